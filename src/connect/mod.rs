@@ -1,0 +1,62 @@
+//! The Connect port: the one capability the function needs from Amazon Connect, and the
+//! classification of its failures. The SDK adapter lives in [`sdk`]; tests use fakes.
+
+pub mod sdk;
+
+use std::fmt;
+use std::future::Future;
+
+use crate::domain::OutboundChat;
+
+/// The id of the contact Connect started.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContactId(String);
+
+impl ContactId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why Connect did not start a contact, classified by what the caller should do about it.
+/// Messages are Connect's, with anything that looks like a phone number masked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The API rate was exceeded, and stayed exceeded through the SDK's retries.
+    #[error("Connect throttled the request: {message}")]
+    Throttled { message: String },
+    /// A Connect quota was reached (for chats: concurrent active chats). A backlog signal:
+    /// retry later, not in a tight loop.
+    #[error("Connect quota exceeded: {message}")]
+    QuotaExceeded { message: String },
+    /// A fault that may pass: a 5xx, a timeout, a dropped connection. Safe to retry with the
+    /// same client token.
+    #[error("Connect is unavailable: {message}")]
+    Transient { message: String },
+    /// Connect refused the request itself (invalid, not found, access denied): retrying the
+    /// same request cannot succeed.
+    #[error("Connect rejected the request ({code}): {message}")]
+    Rejected { code: String, message: String },
+    /// The request conflicts with another operation or contact state.
+    #[error("Connect reported a conflict: {message}")]
+    Conflict { message: String },
+}
+
+/// Starts outbound chat contacts. The chat carries its client token; implementations must send
+/// it so that a retried request never starts a second contact.
+pub trait ContactStarter: Send + Sync {
+    fn start_contact(
+        &self,
+        chat: &OutboundChat,
+    ) -> impl Future<Output = Result<ContactId, StartError>> + Send;
+}

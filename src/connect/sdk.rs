@@ -1,0 +1,195 @@
+//! The Connect port over aws-sdk-connect: builds `StartOutboundChatContact` from a validated
+//! chat, and classifies every SDK error in this one place.
+
+use aws_sdk_connect::Client;
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
+use aws_sdk_connect::types::{
+    ChatMessage, Endpoint, EndpointType, ParticipantDetails, SegmentAttributeValue,
+    TemplateAttributes, TemplatedMessageConfig,
+};
+
+use super::{ContactId, ContactStarter, StartError};
+use crate::domain::OutboundChat;
+use crate::domain::attributes::{SUBTYPE_KEY, SegmentValue};
+use crate::domain::message::InitialMessage;
+use crate::domain::phone::redact_phone_numbers;
+
+/// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's
+/// configuration (see `main.rs`).
+#[derive(Clone, Debug)]
+pub struct SdkContactStarter {
+    client: Client,
+}
+
+impl SdkContactStarter {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+impl ContactStarter for SdkContactStarter {
+    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
+        let mut call = self
+            .client
+            .start_outbound_chat_contact()
+            .instance_id(chat.instance_id().as_str())
+            .contact_flow_id(chat.contact_flow_id().as_str())
+            .source_endpoint(
+                Endpoint::builder()
+                    .r#type(EndpointType::ConnectPhonenumberArn)
+                    .address(chat.source().as_str())
+                    .build(),
+            )
+            .destination_endpoint(
+                Endpoint::builder()
+                    .r#type(EndpointType::TelephoneNumber)
+                    .address(chat.destination().e164())
+                    .build(),
+            )
+            .segment_attributes(
+                SUBTYPE_KEY,
+                SegmentAttributeValue::builder()
+                    .value_string(chat.channel().subtype())
+                    .build(),
+            )
+            .set_chat_duration_in_minutes(chat.chat_duration().map(|d| d.minutes()))
+            .set_related_contact_id(chat.related_contact_id().map(|id| id.as_str().to_owned()))
+            .set_client_token(chat.client_token().map(|t| t.as_str().to_owned()))
+            .set_supported_messaging_content_types(
+                chat.supported_content_types()
+                    .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect()),
+            );
+        for (key, value) in chat.segment_attributes().iter() {
+            call = call.segment_attributes(key, segment_value(value));
+        }
+        for (key, value) in chat.attributes().iter() {
+            call = call.attributes(key, value);
+        }
+        if let Some(name) = chat.display_name() {
+            call = call.participant_details(
+                ParticipantDetails::builder()
+                    .display_name(name.as_str())
+                    .build()
+                    .map_err(construction)?,
+            );
+        }
+        match chat.initial_message() {
+            Some(InitialMessage::System(message)) => {
+                call = call.initial_system_message(
+                    ChatMessage::builder()
+                        .content_type(message.content_type().as_str())
+                        .content(message.content())
+                        .build()
+                        .map_err(construction)?,
+                );
+            }
+            Some(InitialMessage::Template(template)) => {
+                let attributes = TemplateAttributes::builder()
+                    .set_custom_attributes(Some(
+                        template.custom_attributes().clone().into_iter().collect(),
+                    ))
+                    .set_customer_profile_attributes(
+                        template.customer_profile_attributes().map(str::to_owned),
+                    )
+                    .build();
+                call = call.initial_templated_system_message(
+                    TemplatedMessageConfig::builder()
+                        .knowledge_base_id(template.knowledge_base_id())
+                        .message_template_id(template.message_template_id())
+                        .template_attributes(attributes)
+                        .build()
+                        .map_err(construction)?,
+                );
+            }
+            None => {}
+        }
+        let output = call.send().await.map_err(classify)?;
+        output
+            .contact_id()
+            .map(ContactId::new)
+            .ok_or_else(|| StartError::Transient {
+                message: "Connect answered without a ContactId".into(),
+            })
+    }
+}
+
+fn segment_value(value: &SegmentValue) -> SegmentAttributeValue {
+    let builder = SegmentAttributeValue::builder();
+    match value {
+        SegmentValue::String(s) => builder.value_string(s),
+        SegmentValue::Integer(i) => builder.value_integer(*i),
+        SegmentValue::Arn(arn) => builder.value_arn(arn),
+        SegmentValue::Map(map) => map
+            .iter()
+            .fold(builder, |b, (k, v)| b.value_map(k, segment_value(v))),
+        SegmentValue::List(items) => items
+            .iter()
+            .fold(builder, |b, v| b.value_list(segment_value(v))),
+    }
+    .build()
+}
+
+/// A request the SDK could not even build: a bug of ours, never worth a retry.
+fn construction(err: aws_smithy_types::error::operation::BuildError) -> StartError {
+    StartError::Rejected {
+        code: "ClientBuildError".into(),
+        message: err.to_string(),
+    }
+}
+
+/// Maps every SDK error to its class. The service's error code decides, never its message.
+pub fn classify(err: SdkError<ApiError>) -> StartError {
+    match err {
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let err = context.into_err();
+            let message = redact_phone_numbers(err.message().unwrap_or("no message"));
+            match err {
+                ApiError::ThrottlingException(_) => StartError::Throttled { message },
+                ApiError::LimitExceededException(_) => StartError::QuotaExceeded { message },
+                ApiError::InternalServiceException(_) => StartError::Transient { message },
+                ApiError::ConflictException(_) => StartError::Conflict { message },
+                ApiError::InvalidRequestException(_)
+                | ApiError::ResourceNotFoundException(_)
+                | ApiError::AccessDeniedException(_) => StartError::Rejected {
+                    code: err.code().unwrap_or("Unknown").to_owned(),
+                    message,
+                },
+                other => match (other.code(), status) {
+                    (Some("TooManyRequestsException"), _) | (_, 429) => {
+                        StartError::Throttled { message }
+                    }
+                    (_, 500..) => StartError::Transient { message },
+                    (code, _) => StartError::Rejected {
+                        code: code.unwrap_or("Unknown").to_owned(),
+                        message,
+                    },
+                },
+            }
+        }
+        SdkError::TimeoutError(_) => StartError::Transient {
+            message: "the call to Connect timed out".into(),
+        },
+        SdkError::DispatchFailure(failure) => StartError::Transient {
+            message: format!(
+                "the request could not be sent or its answer was lost ({})",
+                if failure.is_timeout() {
+                    "timeout"
+                } else if failure.is_io() {
+                    "connection error"
+                } else {
+                    "dispatch failure"
+                }
+            ),
+        },
+        SdkError::ResponseError(_) => StartError::Transient {
+            message: "Connect's answer could not be read".into(),
+        },
+        // Construction failures include credentials that could not be loaded: a
+        // configuration fault that may be fixed without changing the request.
+        other => StartError::Transient {
+            message: redact_phone_numbers(&format!("the request could not be made: {other}")),
+        },
+    }
+}

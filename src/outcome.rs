@@ -1,0 +1,142 @@
+//! What became of one request, and what each outcome means for every trigger: the outcome
+//! table of the contract, in one place.
+
+use std::fmt;
+
+use crate::connect::{ContactId, StartError};
+use crate::domain::{Reason, ValidationError};
+
+/// The end of one request: a started contact or a reported failure. Nothing else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Started(ContactId),
+    Failed(Failure),
+}
+
+/// Why a request was not started.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    Invalid(ValidationError),
+    #[error("the request expired at its expiresAt time and was not sent")]
+    Expired,
+    #[error("{0}")]
+    NotSent(NotSent),
+    #[error("{0}")]
+    Connect(StartError),
+}
+
+/// Why the function chose not to call Connect for a valid request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotSent {
+    #[error("not sent: too little time was left before the invocation deadline")]
+    DeadlineNear,
+    #[error("not sent: Connect throttled an earlier request of this invocation")]
+    ThrottledEarlier,
+    #[error("not sent: Connect's quota was reached by an earlier request of this invocation")]
+    QuotaReachedEarlier,
+    #[error("not sent: an earlier record of the same FIFO message group failed")]
+    EarlierInGroupFailed,
+}
+
+/// The typed error an asynchronous trigger (EventBridge, direct invoke) returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    ValidationError,
+    Expired,
+    Throttled,
+    Rejected,
+    Unavailable,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationError => "ValidationError",
+            Self::Expired => "Expired",
+            Self::Throttled => "Throttled",
+            Self::Rejected => "Rejected",
+            Self::Unavailable => "Unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Failure {
+    /// The error type for EventBridge and direct invocations.
+    pub fn error_kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::ValidationError,
+            Self::Expired => ErrorKind::Expired,
+            Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => {
+                ErrorKind::Throttled
+            }
+            Self::NotSent(_) => ErrorKind::Unavailable,
+            Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => {
+                ErrorKind::Throttled
+            }
+            Self::Connect(StartError::Transient { .. }) => ErrorKind::Unavailable,
+            Self::Connect(StartError::Rejected { .. } | StartError::Conflict { .. }) => {
+                ErrorKind::Rejected
+            }
+        }
+    }
+
+    /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
+    /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
+    /// `NOT_ATTEMPTED`).
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Self::Invalid(err) => match err.violations()[0].reason {
+                Reason::MissingCustomerEndpoint => "MISSING_CUSTOMER_ENDPOINT",
+                Reason::InvalidCustomerEndpoint => "INVALID_CUSTOMER_ENDPOINT",
+                Reason::InvalidSystemEndpoint => "INVALID_SYSTEM_ENDPOINT",
+                Reason::InvalidAttributeKey => "INVALID_ATTRIBUTE_KEY",
+                Reason::Invalid => "INVALID_REQUEST",
+            },
+            Self::Expired => "EXPIRED",
+            Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => {
+                "REQUEST_THROTTLED"
+            }
+            Self::NotSent(_) => "NOT_ATTEMPTED",
+            Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => {
+                "REQUEST_THROTTLED"
+            }
+            Self::Connect(StartError::Transient { .. }) => "INTERNAL_ERROR",
+            Self::Connect(StartError::Conflict { .. }) => "IDEMPOTENCY_EXCEPTION",
+            Self::Connect(StartError::Rejected { .. }) => "REJECTED",
+        }
+    }
+
+    /// The HTTP status of a single-request answer.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Invalid(_) | Self::Expired => 400,
+            Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => 429,
+            Self::NotSent(_) => 503,
+            Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
+            Self::Connect(StartError::Transient { .. }) => 503,
+            Self::Connect(StartError::Rejected { .. }) => 502,
+            Self::Connect(StartError::Conflict { .. }) => 409,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for a 429 or 503 answer. A reached quota
+    /// (concurrent chats) drains slowly, so it asks for a longer wait than a rate limit.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            Self::Connect(StartError::QuotaExceeded { .. })
+            | Self::NotSent(NotSent::QuotaReachedEarlier) => Some(60),
+            _ => match self.http_status() {
+                429 => Some(1),
+                503 => Some(5),
+                _ => None,
+            },
+        }
+    }
+}

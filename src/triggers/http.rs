@@ -1,0 +1,494 @@
+//! API Gateway REST (v1), HTTP API (v2) and Function URL requests: `POST /contacts` for one
+//! request and `POST /contacts/batch` for up to 25, answered with JSON bodies and the statuses
+//! of contract §2. All three event types are read into one [`HttpRequest`] and answered from
+//! one [`HttpAnswer`].
+
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
+use aws_lambda_events::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
+use base64::Engine;
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::connect::ContactStarter;
+use crate::domain::ids::RequestIdentifier;
+use crate::domain::{OutboundChat, ValidationError, Violation};
+use crate::idempotency::DeliveryIdentity;
+use crate::outcome::{Failure, Outcome};
+use crate::request::SendRequest;
+use crate::send::{Invocation, RequestLabel, Sender};
+
+/// Largest accepted body of `POST /contacts` (decoded), the size of the largest SQS message.
+pub const MAX_SINGLE_BODY_BYTES: usize = 256 * 1024;
+/// Largest accepted body of `POST /contacts/batch` (decoded).
+pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
+/// Most requests in one batch, as in BatchPutContact.
+pub const MAX_BATCH_ITEMS: usize = 25;
+
+/// The parts of an HTTP event the routes need, whichever trigger brought it.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub method: Method,
+    /// The path after any stage prefix.
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Option<String>,
+    pub is_base64_encoded: bool,
+    pub request_id: String,
+}
+
+impl HttpRequest {
+    pub fn from_rest(event: ApiGatewayProxyRequest) -> Self {
+        // A REST API's `path` carries no stage; a custom domain's base path may stand in front,
+        // which `resource` does not have.
+        let path = event.path.or(event.resource).unwrap_or_default();
+        Self {
+            method: event.http_method,
+            path,
+            headers: event.headers,
+            body: event.body,
+            is_base64_encoded: event.is_base64_encoded,
+            request_id: event.request_context.request_id.unwrap_or_default(),
+        }
+    }
+
+    pub fn from_http_api(event: ApiGatewayV2httpRequest) -> Self {
+        let context = event.request_context;
+        let path = strip_stage(
+            event.raw_path.or(context.http.path).unwrap_or_default(),
+            context.stage.as_deref(),
+        );
+        Self {
+            method: context.http.method,
+            path,
+            headers: event.headers,
+            body: event.body,
+            is_base64_encoded: event.is_base64_encoded,
+            request_id: context.request_id.unwrap_or_default(),
+        }
+    }
+
+    pub fn from_function_url(event: LambdaFunctionUrlRequest) -> Self {
+        let context = event.request_context;
+        Self {
+            method: context
+                .http
+                .method
+                .as_deref()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(Method::GET),
+            path: event.raw_path.or(context.http.path).unwrap_or_default(),
+            headers: event.headers,
+            body: event.body,
+            is_base64_encoded: event.is_base64_encoded,
+            request_id: context.request_id.unwrap_or_default(),
+        }
+    }
+}
+
+/// An HTTP API's named stage appears at the front of `rawPath`; `$default` does not.
+fn strip_stage(path: String, stage: Option<&str>) -> String {
+    match stage {
+        Some(stage) if stage != "$default" && !stage.is_empty() => {
+            let prefix = format!("/{stage}");
+            match path.strip_prefix(&prefix) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_owned(),
+                _ => path,
+            }
+        }
+        _ => path,
+    }
+}
+
+/// A status, headers and a JSON body, before it is shaped for its trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Value,
+}
+
+impl HttpAnswer {
+    fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self::json(status, json!({"message": message.into(), "code": code}))
+    }
+
+    fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert("content-type", HeaderValue::from_static("application/json"));
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                map.insert(*name, value);
+            }
+        }
+        map
+    }
+
+    pub fn into_rest(self) -> ApiGatewayProxyResponse {
+        let mut response = ApiGatewayProxyResponse::default();
+        response.status_code = i64::from(self.status);
+        response.headers = self.header_map();
+        response.body = Some(Body::Text(self.body.to_string()));
+        response
+    }
+
+    pub fn into_http_api(self) -> ApiGatewayV2httpResponse {
+        let mut response = ApiGatewayV2httpResponse::default();
+        response.status_code = i64::from(self.status);
+        response.headers = self.header_map();
+        response.body = Some(Body::Text(self.body.to_string()));
+        response
+    }
+
+    pub fn into_function_url(self) -> LambdaFunctionUrlResponse {
+        let mut response = LambdaFunctionUrlResponse::default();
+        response.status_code = i64::from(self.status);
+        response.headers = self.header_map();
+        response.body = Some(self.body.to_string());
+        response
+    }
+}
+
+/// Routes and answers one HTTP request.
+pub async fn handle<C: ContactStarter>(
+    sender: &Sender<C>,
+    invocation: &Invocation,
+    request: HttpRequest,
+) -> HttpAnswer {
+    let route = request.path.trim_end_matches('/');
+    let (batch, limit) = match route {
+        "/contacts" => (false, MAX_SINGLE_BODY_BYTES),
+        "/contacts/batch" => (true, MAX_BATCH_BODY_BYTES),
+        _ => {
+            return HttpAnswer::error(
+                404,
+                "NOT_FOUND",
+                "no such route: use POST /contacts or POST /contacts/batch",
+            );
+        }
+    };
+    if request.method != Method::POST {
+        return HttpAnswer::error(
+            405,
+            "METHOD_NOT_ALLOWED",
+            format!("{route} accepts POST only"),
+        )
+        .with_header("allow", "POST");
+    }
+    if let Some(content_type) = request.headers.get("content-type") {
+        let media = content_type
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if media != "application/json" && !media.ends_with("+json") {
+            return HttpAnswer::error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body must be JSON (Content-Type: application/json)",
+            );
+        }
+    }
+    let body = match decode_body(&request, limit) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let idempotency_key = match idempotency_key(&request.headers) {
+        Ok(key) => key,
+        Err(answer) => return answer,
+    };
+    if batch {
+        handle_batch(
+            sender,
+            invocation,
+            &request,
+            &body,
+            idempotency_key.as_deref(),
+        )
+        .await
+    } else {
+        handle_single(
+            sender,
+            invocation,
+            &request,
+            &body,
+            idempotency_key.as_deref(),
+        )
+        .await
+    }
+}
+
+/// The body as text: base64 decoded when flagged, within `limit` bytes, valid UTF-8.
+fn decode_body(request: &HttpRequest, limit: usize) -> Result<String, HttpAnswer> {
+    let too_large = || {
+        HttpAnswer::error(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            format!("the body must be at most {limit} bytes"),
+        )
+    };
+    let raw = request.body.as_deref().unwrap_or_default();
+    if !request.is_base64_encoded {
+        return if raw.len() > limit {
+            Err(too_large())
+        } else {
+            Ok(raw.to_owned())
+        };
+    }
+    // Base64 grows data by 4/3: refuse before decoding anything that cannot fit.
+    if raw.len() > limit.div_ceil(3) * 4 + 4 {
+        return Err(too_large());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| {
+            HttpAnswer::error(
+                400,
+                "INVALID_REQUEST",
+                "the body is flagged base64 but is not valid base64",
+            )
+        })?;
+    if bytes.len() > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        HttpAnswer::error(415, "UNSUPPORTED_MEDIA_TYPE", "the body must be UTF-8 JSON")
+    })
+}
+
+/// The `Idempotency-Key` header, when sent: 1..255 visible characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, HttpAnswer> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str().map(str::trim) {
+        Ok(key) if !key.is_empty() && key.len() <= 255 => Ok(Some(key.to_owned())),
+        _ => Err(invalid_answer(&ValidationError::single(Violation::new(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+            crate::domain::Reason::Invalid,
+        )))),
+    }
+}
+
+fn invalid_answer(err: &ValidationError) -> HttpAnswer {
+    let errors: Vec<Value> = err
+        .violations()
+        .iter()
+        .map(|v| json!({"field": v.field, "message": v.message}))
+        .collect();
+    HttpAnswer::json(
+        400,
+        json!({"message": err.to_string(), "code": Failure::Invalid(err.clone()).reason_code(), "errors": errors}),
+    )
+}
+
+async fn handle_single<C: ContactStarter>(
+    sender: &Sender<C>,
+    invocation: &Invocation,
+    request: &HttpRequest,
+    body: &str,
+    idempotency_key: Option<&str>,
+) -> HttpAnswer {
+    let chat = SendRequest::from_json(body)
+        .and_then(|r| sender.validate(r))
+        .map(|chat| match idempotency_key {
+            Some(key) => chat.with_token_fallback(
+                DeliveryIdentity::Http {
+                    idempotency_key: key,
+                    item: None,
+                }
+                .client_token(),
+            ),
+            None => chat,
+        });
+    let label = RequestLabel {
+        id: &request.request_id,
+    };
+    match sender.process(invocation, label, chat).await {
+        Outcome::Started(contact_id) => {
+            HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
+        }
+        Outcome::Failed(Failure::Invalid(err)) => invalid_answer(&err),
+        Outcome::Failed(failure) => {
+            let answer = HttpAnswer::error(
+                failure.http_status(),
+                failure.reason_code(),
+                failure.to_string(),
+            );
+            match failure.retry_after_seconds() {
+                Some(seconds) => answer.with_header("retry-after", seconds.to_string()),
+                None => answer,
+            }
+        }
+    }
+}
+
+async fn handle_batch<C: ContactStarter>(
+    sender: &Sender<C>,
+    invocation: &Invocation,
+    request: &HttpRequest,
+    body: &str,
+    idempotency_key: Option<&str>,
+) -> HttpAnswer {
+    let items = match batch_items(body) {
+        Ok(items) => items,
+        Err(err) => return invalid_answer(&err),
+    };
+    // Each item's identifier: its own requestIdentifier, else its index.
+    let identifiers: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            ["requestIdentifier", "RequestIdentifier"]
+                .iter()
+                .find_map(|key| item.get(*key).and_then(Value::as_str))
+                .and_then(|id| RequestIdentifier::parse(id).ok())
+                .map_or_else(|| index.to_string(), |id| id.as_str().to_owned())
+        })
+        .collect();
+    for (index, id) in identifiers.iter().enumerate() {
+        if identifiers[..index].contains(id) {
+            return invalid_answer(&ValidationError::single(Violation::new(
+                format!("requests[{index}].requestIdentifier"),
+                format!("repeats the identifier {id:?}: each item needs its own"),
+                crate::domain::Reason::Invalid,
+            )));
+        }
+    }
+    let runs = items
+        .into_iter()
+        .zip(&identifiers)
+        .map(|(item, id)| async move {
+            let chat: Result<OutboundChat, ValidationError> = SendRequest::from_value(item)
+                .and_then(|r| sender.validate(r))
+                .map(|chat| match idempotency_key {
+                    Some(key) => chat.with_token_fallback(
+                        DeliveryIdentity::Http {
+                            idempotency_key: key,
+                            item: Some(id),
+                        }
+                        .client_token(),
+                    ),
+                    None => chat,
+                });
+            let label_id = format!("{}#{id}", request.request_id);
+            (
+                id,
+                sender
+                    .process(invocation, RequestLabel { id: &label_id }, chat)
+                    .await,
+            )
+        });
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for (id, outcome) in join_all(runs).await {
+        match outcome {
+            Outcome::Started(contact_id) => {
+                successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
+            }
+            Outcome::Failed(failure) => failed.push(json!({
+                "RequestIdentifier": id,
+                "FailureReasonCode": failure.reason_code(),
+                "FailureReasonMessage": failure.to_string(),
+            })),
+        }
+    }
+    HttpAnswer::json(
+        200,
+        json!({"SuccessfulRequestList": successful, "FailedRequestList": failed}),
+    )
+}
+
+/// The batch envelope: `{"requests": [1..25 items]}` and nothing else.
+fn batch_items(body: &str) -> Result<Vec<Value>, ValidationError> {
+    let invalid = |field: &str, message: &str| {
+        ValidationError::single(Violation::new(
+            field,
+            message,
+            crate::domain::Reason::Invalid,
+        ))
+    };
+    let value: Value =
+        serde_json::from_str(body).map_err(|_| invalid("", "the body is not valid JSON"))?;
+    let Value::Object(mut map) = value else {
+        return Err(invalid(
+            "",
+            "the body must be a JSON object {\"requests\": [...]}",
+        ));
+    };
+    if let Some(extra) = map.keys().find(|k| *k != "requests") {
+        return Err(invalid(
+            extra,
+            "unknown field: the body holds only \"requests\"",
+        ));
+    }
+    match map.remove("requests") {
+        Some(Value::Array(items)) if (1..=MAX_BATCH_ITEMS).contains(&items.len()) => Ok(items),
+        Some(Value::Array(items)) => Err(invalid(
+            "requests",
+            &format!(
+                "must hold 1 to {MAX_BATCH_ITEMS} requests, found {}",
+                items.len()
+            ),
+        )),
+        _ => Err(invalid(
+            "requests",
+            "is required: a list of 1 to 25 send requests",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_named_stage_is_stripped_from_the_path_and_default_is_not() {
+        assert_eq!(
+            strip_stage("/prod/contacts".into(), Some("prod")),
+            "/contacts"
+        );
+        assert_eq!(
+            strip_stage("/contacts".into(), Some("$default")),
+            "/contacts"
+        );
+        assert_eq!(
+            strip_stage("/production/contacts".into(), Some("prod")),
+            "/production/contacts"
+        );
+        assert_eq!(strip_stage("/contacts".into(), None), "/contacts");
+    }
+
+    #[test]
+    fn the_batch_envelope_holds_one_to_twenty_five_requests_and_nothing_else() {
+        assert!(batch_items(r#"{"requests": [{}]}"#).is_ok());
+        assert!(batch_items(r#"{"requests": []}"#).is_err());
+        let many = format!("{{\"requests\": [{}]}}", vec!["{}"; 26].join(","));
+        assert!(batch_items(&many).is_err());
+        assert!(batch_items(r#"{"requests": [{}], "extra": 1}"#).is_err());
+        assert!(batch_items(r#"[{}]"#).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! SQS batches: standard queues run every record concurrently; FIFO queues keep each message
+//! group in order and stop a group at its first failure. The answer lists exactly the failed
+//! message ids, each once.
+
+use std::collections::BTreeMap;
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+
+use crate::connect::ContactStarter;
+use crate::domain::{OutboundChat, ValidationError};
+use crate::idempotency::DeliveryIdentity;
+use crate::outcome::Outcome;
+use crate::request::SendRequest;
+use crate::send::{Invocation, RequestLabel, Sender};
+
+/// An SQS record that cannot be reported back: without a message id, Lambda could not retry
+/// it alone, so the whole batch fails and comes back.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("SQS record {index} has no messageId; the batch is returned whole so nothing is lost")]
+pub struct MissingMessageId {
+    pub index: usize,
+}
+
+/// Handles one batch. Records are decoded one by one: one bad body fails one record.
+pub async fn handle<C: ContactStarter>(
+    sender: &Sender<C>,
+    invocation: &Invocation,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, MissingMessageId> {
+    if let Some(index) = event.records.iter().position(|r| r.message_id.is_none()) {
+        return Err(MissingMessageId { index });
+    }
+    let fifo = event
+        .records
+        .first()
+        .and_then(|r| r.event_source_arn.as_deref())
+        .is_some_and(|arn| arn.ends_with(".fifo"));
+
+    let failed: Vec<String> = if fifo {
+        let mut groups: BTreeMap<String, Vec<&SqsMessage>> = BTreeMap::new();
+        for record in &event.records {
+            let group = record
+                .attributes
+                .get("MessageGroupId")
+                .cloned()
+                .unwrap_or_default();
+            groups.entry(group).or_default().push(record);
+        }
+        let runs = groups
+            .into_values()
+            .map(|records| run_group(sender, invocation, records));
+        join_all(runs).await.into_iter().flatten().collect()
+    } else {
+        let runs = event.records.iter().map(|record| async move {
+            let outcome = sender
+                .process(invocation, label(record), decode(sender, record))
+                .await;
+            failed_id(record, &outcome)
+        });
+        join_all(runs).await.into_iter().flatten().collect()
+    };
+
+    let mut response = SqsBatchResponse::default();
+    response.set_failures(failed);
+    Ok(response)
+}
+
+/// Sends one FIFO group in order. After the first failure, the group's later records are not
+/// sent: sending them would break the order the producer asked for.
+async fn run_group<C: ContactStarter>(
+    sender: &Sender<C>,
+    invocation: &Invocation,
+    records: Vec<&SqsMessage>,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for record in records {
+        let request = decode(sender, record);
+        let outcome = if failed.is_empty() {
+            sender.process(invocation, label(record), request).await
+        } else {
+            sender.skip(invocation, label(record), request.as_ref().ok())
+        };
+        failed.extend(failed_id(record, &outcome));
+    }
+    failed
+}
+
+fn label(record: &SqsMessage) -> RequestLabel<'_> {
+    RequestLabel {
+        id: record.message_id.as_deref().unwrap_or_default(),
+    }
+}
+
+/// The record's send request, validated, with its token derived from the message id.
+fn decode<C: ContactStarter>(
+    sender: &Sender<C>,
+    record: &SqsMessage,
+) -> Result<OutboundChat, ValidationError> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let chat = sender.validate(SendRequest::from_json(body)?)?;
+    let token = DeliveryIdentity::Sqs {
+        queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
+        message_id: record.message_id.as_deref().unwrap_or_default(),
+    }
+    .client_token();
+    Ok(chat.with_token_fallback(token))
+}
+
+fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Started(_) => None,
+        Outcome::Failed(_) => record.message_id.clone(),
+    }
+}
