@@ -251,7 +251,7 @@ mod tests {
             ("campaign_id-1", s("x"), true),
             ("campaign id", s("x"), false),
             ("", s("x"), false),
-            (&"k"[..], s(&"v".repeat(1024)), true),
+            ("k", s(&"v".repeat(1024)), true),
             ("k", s(&"v".repeat(1025)), false),
             ("connect:Custom.Key", s("x"), true),
             ("connect:Subtype", s("connect:SMS"), false),

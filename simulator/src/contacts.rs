@@ -1,0 +1,117 @@
+//! Started contacts, the ClientToken idempotency map, and which contacts are still active.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// A contact the simulator started (whatever it then answered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartedContact {
+    pub contact_id: String,
+    pub client_token: Option<String>,
+    /// The request body that started it.
+    pub request: Value,
+}
+
+#[derive(Debug)]
+struct Record {
+    contact: StartedContact,
+    ends_at: Instant,
+    ended: bool,
+}
+
+/// Connect's default chat duration when `ChatDurationInMinutes` is absent: 25 hours.
+pub(crate) const DEFAULT_CHAT_DURATION: Duration = Duration::from_secs(25 * 60 * 60);
+
+#[derive(Debug, Default)]
+pub(crate) struct ContactBook {
+    records: Vec<Record>,
+    by_token: HashMap<String, String>,
+}
+
+impl ContactBook {
+    /// The contact already started with this token, if any. Connect keeps tokens 7 days; a
+    /// simulator run is shorter, so this one keeps them for its lifetime.
+    pub(crate) fn replay(&self, token: &str) -> Option<String> {
+        self.by_token.get(token).cloned()
+    }
+
+    /// Contacts neither ended by `end_all` nor past their chat duration.
+    pub(crate) fn active(&self, now: Instant) -> usize {
+        self.records
+            .iter()
+            .filter(|r| !r.ended && now < r.ends_at)
+            .count()
+    }
+
+    pub(crate) fn create(&mut self, contact: StartedContact, duration: Duration, now: Instant) {
+        if let Some(token) = &contact.client_token {
+            self.by_token
+                .insert(token.clone(), contact.contact_id.clone());
+        }
+        self.records.push(Record {
+            contact,
+            ends_at: now + duration,
+            ended: false,
+        });
+    }
+
+    /// Ends every active chat (as if each customer or agent had disconnected).
+    pub(crate) fn end_all(&mut self) {
+        for record in &mut self.records {
+            record.ended = true;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(crate) fn all(&self) -> Vec<StartedContact> {
+        self.records.iter().map(|r| r.contact.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(id: &str, token: Option<&str>) -> StartedContact {
+        StartedContact {
+            contact_id: id.to_owned(),
+            client_token: token.map(str::to_owned),
+            request: Value::Null,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_chat_stops_counting_as_active_when_its_duration_is_over() {
+        let mut book = ContactBook::default();
+        book.create(
+            contact("a", None),
+            Duration::from_secs(3600),
+            Instant::now(),
+        );
+        book.create(contact("b", None), DEFAULT_CHAT_DURATION, Instant::now());
+        assert_eq!(book.active(Instant::now()), 2);
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert_eq!(book.active(Instant::now()), 1);
+        book.end_all();
+        assert_eq!(book.active(Instant::now()), 0);
+        assert_eq!(book.len(), 2);
+    }
+
+    #[test]
+    fn a_token_maps_to_its_contact() {
+        let mut book = ContactBook::default();
+        book.create(
+            contact("a", Some("t1")),
+            DEFAULT_CHAT_DURATION,
+            Instant::now(),
+        );
+        assert_eq!(book.replay("t1").as_deref(), Some("a"));
+        assert_eq!(book.replay("t2"), None);
+    }
+}

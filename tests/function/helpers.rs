@@ -1,0 +1,176 @@
+//! Shared test helpers: a scriptable fake Connect port, the sample events, a test
+//! configuration, and a function wired to the fake.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use outbound_chat::domain::OutboundChat;
+use outbound_chat::{Config, ContactId, ContactStarter, Function, FunctionError, StartError};
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub const SMS_ARN: &str =
+    "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f";
+pub const WHATSAPP_ARN: &str =
+    "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+
+/// The configuration the tests run with: every default set.
+pub fn test_config() -> Config {
+    config_with(&[])
+}
+
+/// The test configuration with some variables changed.
+pub fn config_with(overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<&str, &str> = HashMap::from([
+        (
+            "CONNECT_INSTANCE_ID",
+            "8f4a2c1e-0000-4000-8000-000000000001",
+        ),
+        (
+            "CONNECT_CONTACT_FLOW_ID",
+            "5b1e9d3a-0000-4000-8000-000000000002",
+        ),
+        ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
+        ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
+    ]);
+    vars.extend(overrides.iter().copied());
+    Config::from_lookup(|name| vars.get(name).map(|v| v.to_string())).expect("test configuration")
+}
+
+/// A sample event from `events/`.
+pub fn sample_event(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("sample event is JSON")
+}
+
+/// Every sample event file's name.
+#[allow(dead_code)]
+pub fn sample_event_names() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("events/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// What the fake answers for one destination number.
+#[derive(Clone, Debug)]
+pub enum Script {
+    /// Fail every call to this number.
+    Always(StartError),
+    /// Fail only the n-th call (1-based) to this number.
+    Nth(usize, StartError),
+}
+
+/// A Connect port that starts contacts in memory. Like Connect, it returns the same contact
+/// for the same client token. Failures are scripted per destination number.
+#[derive(Default)]
+pub struct FakeConnect {
+    scripts: Mutex<HashMap<String, Script>>,
+    calls: Mutex<Vec<OutboundChat>>,
+    per_number: Mutex<HashMap<String, usize>>,
+    latency: Mutex<Duration>,
+}
+
+impl FakeConnect {
+    pub fn script(&self, number: &str, script: Script) {
+        self.scripts
+            .lock()
+            .unwrap()
+            .insert(number.to_owned(), script);
+    }
+
+    #[allow(dead_code)]
+    pub fn set_latency(&self, latency: Duration) {
+        *self.latency.lock().unwrap() = latency;
+    }
+
+    /// Every chat the function asked Connect to start, in call order.
+    pub fn calls(&self) -> Vec<OutboundChat> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The destination numbers called, in call order.
+    pub fn called_numbers(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| c.destination().e164().to_owned())
+            .collect()
+    }
+}
+
+impl ContactStarter for FakeConnect {
+    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
+        let latency = *self.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let number = chat.destination().e164().to_owned();
+        self.calls.lock().unwrap().push(chat.clone());
+        let nth = {
+            let mut counts = self.per_number.lock().unwrap();
+            let count = counts.entry(number.clone()).or_default();
+            *count += 1;
+            *count
+        };
+        match self.scripts.lock().unwrap().get(&number) {
+            Some(Script::Always(err)) => return Err(err.clone()),
+            Some(Script::Nth(n, err)) if *n == nth => return Err(err.clone()),
+            _ => {}
+        }
+        let token = chat
+            .client_token()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default();
+        Ok(ContactId::new(format!(
+            "contact-{}",
+            &token[..token.len().min(12)]
+        )))
+    }
+}
+
+/// A function wired to a fresh fake.
+pub fn function() -> Function<FakeConnect> {
+    Function::new(FakeConnect::default(), &test_config())
+}
+
+/// Invokes `function` with a generous deadline.
+pub async fn invoke(
+    function: &Function<FakeConnect>,
+    event: Value,
+) -> Result<Value, FunctionError> {
+    function
+        .handle(
+            event,
+            "8e3f5a1c-0000-4000-8000-00000000beef",
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+}
+
+pub fn throttled() -> StartError {
+    StartError::Throttled {
+        message: "Rate exceeded".into(),
+    }
+}
+
+pub fn transient() -> StartError {
+    StartError::Transient {
+        message: "InternalServiceException".into(),
+    }
+}
+
+pub fn rejected() -> StartError {
+    StartError::Rejected {
+        code: "ResourceNotFoundException".into(),
+        message: "Contact flow not found".into(),
+    }
+}
