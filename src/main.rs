@@ -6,9 +6,8 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use outbound_chat::connect::sdk::load_client;
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
 
@@ -17,21 +16,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
 
-    // Retries keep the SDK's standard mode and 3 attempts unless AWS_RETRY_MODE or
-    // AWS_MAX_ATTEMPTS say otherwise; timeouts are ours, so that no call outlives the
-    // invocation (see SendTimeouts).
-    let timeouts = config.timeouts;
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        )
-        .load()
-        .await;
-    let connect = SdkContactStarter::new(aws_sdk_connect::Client::new(&sdk_config));
+    let connect = SdkContactStarter::new(load_client(config.timeouts).await);
 
     let function = Arc::new(Function::new(connect, &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -1,6 +1,8 @@
 //! The Connect port over aws-sdk-connect: builds `StartOutboundChatContact` from a validated
 //! chat, and classifies every SDK error in this one place.
 
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_connect::Client;
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
@@ -10,10 +12,30 @@ use aws_sdk_connect::types::{
 };
 
 use super::{ContactId, ContactStarter, StartError};
+use crate::config::SendTimeouts;
 use crate::domain::OutboundChat;
 use crate::domain::attributes::{SUBTYPE_KEY, SegmentValue};
 use crate::domain::message::InitialMessage;
 use crate::domain::phone::redact_phone_numbers;
+
+/// Builds the Connect client the way the function runs it: region, credentials and endpoint
+/// from the standard AWS sources (`AWS_ENDPOINT_URL_CONNECT` points it at a local Connect);
+/// retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
+/// `AWS_MAX_ATTEMPTS` say otherwise; timeouts from [`SendTimeouts`], so that no call outlives
+/// the invocation.
+pub async fn load_client(timeouts: SendTimeouts) -> Client {
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .load()
+        .await;
+    Client::new(&sdk_config)
+}
 
 /// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's
 /// configuration (see `main.rs`).

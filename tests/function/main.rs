@@ -6,3 +6,4 @@ mod http;
 mod invoke;
 mod sqs;
 mod validation;
+mod wire;
