@@ -1,0 +1,172 @@
+//! Runs the function locally: the real handler and the real SDK client (the same code path as
+//! in Lambda) on sample events, against the Connect simulator started in-process, and prints
+//! the function's answer and what Connect received.
+//!
+//! ```text
+//! cargo run --example local                      # every file in events/
+//! cargo run --example local -- events/eventbridge.json
+//! cargo run --example local -- --real-connect events/eventbridge.json   # a real Connect
+//! ```
+//!
+//! With `--real-connect` nothing is simulated: the SDK takes region, credentials and endpoint
+//! from the environment, and the function's variables (`CONNECT_INSTANCE_ID`, ...) must be set.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
+use lambda_runtime::{Context, LambdaEvent};
+use outbound_chat::connect::sdk::load_client;
+use outbound_chat::{Config, Function, SdkContactStarter};
+use serde_json::Value;
+
+/// Configuration used against the simulator when the environment sets none.
+const SIMULATED_DEFAULTS: &[(&str, &str)] = &[
+    (
+        "CONNECT_INSTANCE_ID",
+        "8f4a2c1e-0000-4000-8000-000000000001",
+    ),
+    (
+        "CONNECT_CONTACT_FLOW_ID",
+        "5b1e9d3a-0000-4000-8000-000000000002",
+    ),
+    (
+        "SMS_SOURCE_PHONE_NUMBER_ARN",
+        "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f",
+    ),
+    (
+        "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
+        "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+    ),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "AKIDLOCALEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "local-secret"),
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!(
+            "usage: cargo run --example local -- [--real-connect] [EVENT_FILE ...]\n\nWith no file, runs every file in events/."
+        );
+        return Ok(());
+    }
+    let real = args.iter().any(|a| a == "--real-connect");
+    args.retain(|a| a != "--real-connect");
+    let files = if args.is_empty() {
+        sample_files()?
+    } else {
+        args.iter().map(PathBuf::from).collect()
+    };
+
+    let simulator_addr = if real {
+        None
+    } else {
+        // Learn a free port before any thread exists, so the environment can be set safely.
+        let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let endpoint = format!("http://{addr}");
+        let mut vars: Vec<(&str, String)> = vec![("AWS_ENDPOINT_URL_CONNECT", endpoint)];
+        for (name, value) in SIMULATED_DEFAULTS {
+            if std::env::var_os(name).is_none() {
+                vars.push((name, value.to_string()));
+            }
+        }
+        for (name, value) in vars {
+            // SAFETY: single-threaded here: no runtime or other thread has started yet.
+            unsafe { std::env::set_var(name, value) };
+        }
+        Some(addr)
+    };
+
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(files, simulator_addr))
+}
+
+async fn run(
+    files: Vec<PathBuf>,
+    simulator_addr: Option<SocketAddr>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let simulator = match simulator_addr {
+        Some(addr) => Some(Simulator::start_on(addr, SimulatorConfig::default()).await?),
+        None => None,
+    };
+    // The function exactly as `main.rs` wires it.
+    let config = Config::from_env()?;
+    let function = Function::new(
+        SdkContactStarter::new(load_client(config.timeouts).await),
+        &config,
+    );
+
+    let mut seen = 0;
+    for (index, file) in files.iter().enumerate() {
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(file)?)?;
+        println!("\n=== {}", file.display());
+        let answer = function
+            .handle_lambda(LambdaEvent::new(event, context(index)))
+            .await;
+        match answer {
+            Ok(answer) => println!("answer:\n{}", serde_json::to_string_pretty(&answer)?),
+            Err(err) => println!("error: {} ({})", err.error_type(), err),
+        }
+        if let Some(simulator) = &simulator {
+            let journal = simulator.journal();
+            print_received(&journal[seen..]);
+            seen = journal.len();
+        }
+    }
+    if let Some(simulator) = simulator {
+        println!("\n=== Connect, in all: {}", simulator.summary());
+    }
+    Ok(())
+}
+
+/// A Lambda context with a 30-second deadline, as the SAM template configures.
+fn context(index: usize) -> Context {
+    let mut context = Context::default();
+    context.request_id = format!("local-invocation-{index}");
+    let deadline = SystemTime::now() + Duration::from_secs(30);
+    context.deadline = deadline
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    context.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:outbound-chat".into();
+    context
+}
+
+fn print_received(entries: &[JournalEntry]) {
+    let count = |f: fn(&JournalEntry) -> bool| entries.iter().filter(|e| f(e)).count();
+    use connect_simulator::Outcome::*;
+    println!(
+        "Connect received {} request(s): {} started, {} replayed, {} refused as invalid, {} throttled, {} other",
+        entries.len(),
+        count(|e| matches!(e.outcome, Started { .. })),
+        count(|e| matches!(e.outcome, Replayed { .. })),
+        count(|e| matches!(e.outcome, Invalid { .. })),
+        count(|e| matches!(e.outcome, Throttled | LimitExceeded)),
+        count(|e| !matches!(
+            e.outcome,
+            Started { .. } | Replayed { .. } | Invalid { .. } | Throttled | LimitExceeded
+        )),
+    );
+    for entry in entries {
+        let subtype = entry.request["SegmentAttributes"]["connect:Subtype"]["ValueString"]
+            .as_str()
+            .unwrap_or("?");
+        println!("  #{} {} ({subtype})", entry.sequence, entry.outcome);
+    }
+}
+
+fn sample_files() -> std::io::Result<Vec<PathBuf>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    Ok(files)
+}
