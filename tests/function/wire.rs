@@ -84,7 +84,8 @@ async fn a_valid_request_starts_one_contact_with_what_the_function_sent() {
 
 #[tokio::test]
 async fn every_connect_error_maps_to_its_classification() {
-    let cases: Vec<(ConnectErrorCode, fn(&StartError) -> bool)> = vec![
+    type Expected = fn(&StartError) -> bool;
+    let cases: Vec<(ConnectErrorCode, Expected)> = vec![
         (
             ConnectErrorCode::InvalidRequest,
             |e| matches!(e, StartError::Rejected { code, .. } if code == "InvalidRequestException"),
