@@ -59,9 +59,25 @@ fn read<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, ValidationError
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        let message = redact_phone_numbers(&err.into_inner().to_string());
+        let message = describe_structural_error(&err.into_inner().to_string());
         ValidationError::single(Violation::new(path, message, Reason::Invalid))
     })
+}
+
+/// Serde quotes the offending value in type errors (`invalid type: string "Hi Ana", expected
+/// ...`); that value may be a message or a phone number, so only the expectation is kept.
+pub(crate) fn describe_structural_error(message: &str) -> String {
+    let value_error = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .or_else(|| message.strip_prefix("invalid length "));
+    match value_error {
+        Some(rest) => match rest.rfind(", expected ") {
+            Some(at) => format!("has the wrong type or value: expected {}", &rest[at + 11..]),
+            None => "has the wrong type or value".into(),
+        },
+        None => redact_phone_numbers(message),
+    }
 }
 
 /// The friendly form (contract §1a).
@@ -206,6 +222,20 @@ mod tests {
             SendRequest::from_value(json!({"chatDurationInMinutes": "+14255550100"})).unwrap_err();
         assert_eq!(err.violations()[0].field, "chatDurationInMinutes");
         assert!(!err.to_string().contains("4255550100"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_error_never_quotes_the_value() {
+        let err = SendRequest::from_value(
+            json!({"to": "+14255550100", "message": "Hi Ana, see you at 10:30"}),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("Ana"), "{text}");
+        assert!(
+            text.contains("message") && text.contains("expected"),
+            "{text}"
+        );
     }
 
     #[test]
