@@ -13,7 +13,7 @@ use crate::connect::ContactStarter;
 use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
 use crate::send::Sender;
 use crate::telemetry;
-use crate::triggers::http::{HttpAnswer, HttpRequest};
+use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
 use crate::triggers::{http, invoke, sqs};
 
@@ -99,16 +99,23 @@ impl<C: ContactStarter> Function<C> {
         })?;
         let invocation = self.sender.invocation(trigger.name(), deadline);
         let sender = &self.sender;
+        // Every arm yields its result without returning early, so the summary and metrics
+        // are published for failed invocations too.
         let answer = match trigger {
-            Trigger::Sqs(event) => to_value(sqs::handle(sender, &invocation, event).await?),
-            Trigger::EventBridge(event) => {
-                to_value(invoke::handle_eventbridge(sender, &invocation, event).await?)
-            }
-            Trigger::Direct(event) => {
-                to_value(invoke::handle_direct(sender, &invocation, request_id, event).await?)
-            }
+            Trigger::Sqs(event) => sqs::handle(sender, &invocation, event)
+                .await
+                .map_err(FunctionError::from)
+                .and_then(to_value),
+            Trigger::EventBridge(event) => invoke::handle_eventbridge(sender, &invocation, event)
+                .await
+                .map_err(FunctionError::from)
+                .and_then(to_value),
+            Trigger::Direct(event) => invoke::handle_direct(sender, &invocation, request_id, event)
+                .await
+                .map_err(FunctionError::from)
+                .and_then(to_value),
             Trigger::RestApi(event) => {
-                let answer: HttpAnswer =
+                let answer =
                     http::handle(sender, &invocation, HttpRequest::from_rest(*event)).await;
                 to_value(answer.into_rest())
             }

@@ -100,13 +100,14 @@ impl<C: ContactStarter> Sender<C> {
         label: RequestLabel<'_>,
         request: Result<OutboundChat, ValidationError>,
     ) -> Outcome {
-        let channel = request.as_ref().ok().map(OutboundChat::channel);
-        let started = Instant::now();
-        let (outcome, called) = match request {
-            Err(err) => (Outcome::Failed(Failure::Invalid(err)), false),
+        let channel = match &request {
+            Ok(chat) => Some(chat.channel()),
+            Err(err) => err.channel(),
+        };
+        let (outcome, latency) = match request {
+            Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => self.send(invocation, &chat).await,
         };
-        let latency = called.then(|| started.elapsed());
         telemetry::record_outcome(invocation, label, channel, &outcome, latency);
         outcome
     }
@@ -129,10 +130,14 @@ impl<C: ContactStarter> Sender<C> {
         outcome
     }
 
-    /// Sends a valid chat within the invocation's budget. The flag says whether Connect was
-    /// called, for the latency figure.
-    async fn send(&self, invocation: &Invocation, chat: &OutboundChat) -> (Outcome, bool) {
-        let failed = |failure| (Outcome::Failed(failure), false);
+    /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
+    /// was called: the call alone, not the wait for a slot or for pacing.
+    async fn send(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+    ) -> (Outcome, Option<Duration>) {
+        let failed = |failure| (Outcome::Failed(failure), None);
         if chat.is_expired_at(SystemTime::now()) {
             return failed(Failure::Expired);
         }
@@ -165,6 +170,7 @@ impl<C: ContactStarter> Sender<C> {
             }
         }
         let cutoff = invocation.deadline - self.timeouts.answer_reserve;
+        let called = Instant::now();
         let result = match tokio::time::timeout_at(cutoff, self.connect.start_contact(chat)).await {
             Ok(result) => result,
             Err(_) => Err(StartError::Transient {
@@ -172,7 +178,7 @@ impl<C: ContactStarter> Sender<C> {
             }),
         };
         match result {
-            Ok(contact_id) => (Outcome::Started(contact_id), true),
+            Ok(contact_id) => (Outcome::Started(contact_id), Some(called.elapsed())),
             Err(err) => {
                 match err {
                     StartError::Throttled { .. } => invocation.halt(NotSent::ThrottledEarlier),
@@ -181,7 +187,10 @@ impl<C: ContactStarter> Sender<C> {
                     }
                     _ => {}
                 }
-                (Outcome::Failed(Failure::Connect(err)), true)
+                (
+                    Outcome::Failed(Failure::Connect(err)),
+                    Some(called.elapsed()),
+                )
             }
         }
     }

@@ -4,6 +4,8 @@
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_connect::Client;
+use aws_sdk_connect::config::interceptors::InterceptorContext;
+use aws_sdk_connect::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
 use aws_sdk_connect::types::{
@@ -23,6 +25,11 @@ use crate::domain::phone::redact_phone_numbers;
 /// retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
 /// `AWS_MAX_ATTEMPTS` say otherwise; timeouts from [`SendTimeouts`], so that no call outlives
 /// the invocation.
+///
+/// No retry configuration is set here on purpose: aws-config reads `AWS_RETRY_MODE`,
+/// `AWS_MAX_ATTEMPTS` (and the profile's `retry_mode` / `max_attempts`) only when the loader
+/// has none, and the standard mode's default of 3 attempts is what this function wants.
+/// Timeouts are set explicitly because the SDK's defaults have no attempt or operation bound.
 pub async fn load_client(timeouts: SendTimeouts) -> Client {
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
@@ -38,15 +45,57 @@ pub async fn load_client(timeouts: SendTimeouts) -> Client {
 }
 
 /// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's
-/// configuration (see `main.rs`).
+/// configuration (see `main.rs`), plus [`QuotaIsNotRetried`].
 #[derive(Clone, Debug)]
 pub struct SdkContactStarter {
     client: Client,
 }
 
 impl SdkContactStarter {
+    /// Wraps `client`, adding [`QuotaIsNotRetried`] to its retry classifiers. Added here, not in
+    /// [`load_client`], so every client the function is given (tests build their own) keeps the
+    /// same retry policy.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_classifier(QuotaIsNotRetried)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+        }
+    }
+}
+
+/// Stops the SDK from retrying `LimitExceededException`.
+///
+/// The SDK's standard (and adaptive) mode counts it among the throttling errors and retries it
+/// with a backoff of at most a few seconds. For `StartOutboundChatContact` it means the
+/// instance's concurrent active chats quota is reached: it drains as chats end, over minutes,
+/// so quick retries only add load and burn the invocation's time. The function reports the
+/// record at once and stops the invocation's other sends; the queue's visibility timeout (or
+/// the caller's `Retry-After`) is the backoff.
+#[derive(Debug)]
+pub struct QuotaIsNotRetried;
+
+impl ClassifyRetry for QuotaIsNotRetried {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let quota = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|err| err.as_operation_error())
+            .and_then(|err| err.downcast_ref::<ApiError>())
+            .is_some_and(|err| matches!(err, ApiError::LimitExceededException(_)));
+        if quota {
+            // Forbidden wins over every other classifier's verdict, whatever their order.
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "LimitExceededException is not retried"
     }
 }
 
@@ -213,5 +262,64 @@ pub fn classify(err: SdkError<ApiError>) -> StartError {
         other => StartError::Transient {
             message: redact_phone_numbers(&format!("the request could not be made: {other}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHILD: &str = "OUTBOUND_CHAT_RETRY_CHECK";
+    const TEST: &str =
+        "connect::sdk::tests::load_client_takes_its_retry_mode_and_attempts_from_the_aws_variables";
+
+    /// The variables are process-wide, and changing them under other tests is a race: each case
+    /// runs in a child process of this test binary, which checks what `load_client` built.
+    #[tokio::test]
+    async fn load_client_takes_its_retry_mode_and_attempts_from_the_aws_variables() {
+        if let Ok(expected) = std::env::var(CHILD) {
+            let client = load_client(SendTimeouts::default()).await;
+            let config = SdkContactStarter::new(client).client.config().clone();
+            let retry = config.retry_config().expect("retry config");
+            assert_eq!(
+                format!("{:?} {}", retry.mode(), retry.max_attempts()),
+                expected
+            );
+            let timeouts = config.timeout_config().expect("timeout config");
+            let defaults = SendTimeouts::default();
+            assert_eq!(timeouts.connect_timeout(), Some(defaults.connect));
+            assert_eq!(timeouts.operation_attempt_timeout(), Some(defaults.attempt));
+            assert_eq!(timeouts.operation_timeout(), Some(defaults.operation));
+            return;
+        }
+        let cases: [(&[(&str, &str)], &str); 2] = [
+            (&[], "Standard 3"),
+            (
+                &[("AWS_MAX_ATTEMPTS", "5"), ("AWS_RETRY_MODE", "adaptive")],
+                "Adaptive 5",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            child
+                .args(["--exact", TEST, "--test-threads", "1"])
+                .env(CHILD, expected)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_CONFIG_FILE", "/nonexistent/outbound-chat-test")
+                .env(
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    "/nonexistent/outbound-chat-test",
+                )
+                .env_remove("AWS_MAX_ATTEMPTS")
+                .env_remove("AWS_RETRY_MODE")
+                .envs(vars.iter().copied());
+            let output = child.output().expect("the test binary runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success() && stdout.contains("1 passed"),
+                "{expected}: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
     }
 }

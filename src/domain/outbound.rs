@@ -49,22 +49,34 @@ impl Violation {
 
 /// Every rule a request broke. Never empty.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct ValidationError(Vec<Violation>);
+pub struct ValidationError {
+    violations: Vec<Violation>,
+    /// The channel the request asked for, when it could be read: operators filter logs and
+    /// metrics by channel, refused requests included.
+    channel: Option<Channel>,
+}
 
 impl ValidationError {
     pub fn single(violation: Violation) -> Self {
-        Self(vec![violation])
+        Self {
+            violations: vec![violation],
+            channel: None,
+        }
     }
 
     pub fn violations(&self) -> &[Violation] {
-        &self.0
+        &self.violations
+    }
+
+    pub fn channel(&self) -> Option<Channel> {
+        self.channel
     }
 }
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("invalid request: ")?;
-        for (i, v) in self.0.iter().enumerate() {
+        for (i, v) in self.violations.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
@@ -699,7 +711,10 @@ impl Draft {
         });
 
         if !check.violations.is_empty() {
-            return Err(ValidationError(check.violations));
+            return Err(ValidationError {
+                violations: check.violations,
+                channel: channel_ok.then_some(channel),
+            });
         }
         // Every `None` below was recorded as a violation above, so these cannot fail.
         let (

@@ -7,10 +7,48 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
+use crate::domain::{Reason, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
 use crate::request::SendRequest;
 use crate::send::{Invocation, RequestLabel, Sender};
+use crate::triggers::http::MAX_SINGLE_BODY_BYTES;
+
+/// Largest accepted request outside HTTP, in bytes: an SQS record's body, an EventBridge event's
+/// `detail`, a direct invocation's event (the last two measured as compact JSON). The same
+/// 256 KiB as `POST /contacts` and as SQS's classic message size: every Connect field together
+/// stays far below it, so anything larger is a mistake or an attack, and is refused before it
+/// is read any further.
+pub const MAX_REQUEST_BYTES: usize = MAX_SINGLE_BODY_BYTES;
+
+/// The violation of an oversized request: its size, never its content.
+pub(crate) fn too_large(what: &str, bytes: usize) -> ValidationError {
+    ValidationError::single(Violation::new(
+        "",
+        format!(
+            "{what} is {bytes} bytes; at most {MAX_REQUEST_BYTES} bytes (256 KiB) are accepted"
+        ),
+        Reason::Invalid,
+    ))
+}
+
+/// The size of `value` as compact JSON, counted without building the text.
+fn json_size(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
 
 /// The success answer: `{"contactId": "..."}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -69,7 +107,13 @@ async fn send_one<C: ContactStarter>(
     request: Value,
     identity: Option<DeliveryIdentity<'_>>,
 ) -> Result<Started, RequestFailed> {
-    let chat = SendRequest::from_value(request)
+    let size = json_size(&request);
+    let request = if size > MAX_REQUEST_BYTES {
+        Err(too_large("the request", size))
+    } else {
+        SendRequest::from_value(request)
+    };
+    let chat = request
         .and_then(|request| sender.validate(request))
         .map(|chat| match identity {
             Some(identity) => chat.with_token_fallback(identity.client_token()),
@@ -80,5 +124,112 @@ async fn send_one<C: ContactStarter>(
             contact_id: contact_id.to_string(),
         }),
         Outcome::Failed(failure) => Err(failure.into()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::connect::{ContactId, StartError};
+    use crate::domain::OutboundChat;
+
+    /// A Connect port that starts every contact and counts the calls.
+    #[derive(Default)]
+    pub(crate) struct CountingConnect(pub AtomicUsize);
+
+    impl ContactStarter for CountingConnect {
+        async fn start_contact(&self, _: &OutboundChat) -> Result<ContactId, StartError> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(ContactId::new(format!("contact-{n}")))
+        }
+    }
+
+    pub(crate) fn sender() -> Sender<CountingConnect> {
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "CONNECT_INSTANCE_ID" => "8f4a2c1e-0000-4000-8000-000000000001",
+                "CONNECT_CONTACT_FLOW_ID" => "5b1e9d3a-0000-4000-8000-000000000002",
+                "SMS_SOURCE_PHONE_NUMBER_ARN" => {
+                    "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f"
+                }
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .expect("test configuration");
+        Sender::new(CountingConnect::default(), &config)
+    }
+
+    /// A valid SMS request whose compact JSON is exactly `bytes` long (up to 320 KB), padded
+    /// with contact attributes of at most 32767 characters each.
+    pub(crate) fn request_of_size(bytes: usize) -> Value {
+        const PADS: usize = 10;
+        let empty: serde_json::Map<String, Value> =
+            (0..PADS).map(|i| (format!("p{i}"), "".into())).collect();
+        let mut request = json!({"to": "+14255550100", "attributes": empty});
+        let padding = bytes - json_size(&request);
+        for i in 0..PADS {
+            let share = padding / PADS + usize::from(i < padding % PADS);
+            request["attributes"][format!("p{i}")] = "x".repeat(share).into();
+        }
+        assert_eq!(json_size(&request), bytes);
+        request
+    }
+
+    fn invocation(sender: &Sender<CountingConnect>, trigger: &'static str) -> Invocation {
+        sender.invocation(trigger, Instant::now() + Duration::from_secs(60))
+    }
+
+    #[test]
+    fn the_size_of_a_request_is_its_compact_json_length() {
+        let value = json!({"to": "+1 425", "message": {"content": "é"}});
+        assert_eq!(json_size(&value), value.to_string().len());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_direct_or_eventbridge_request_is_refused_unread() {
+        let oversized = request_of_size(MAX_REQUEST_BYTES + 1);
+        let eventbridge: EventBridgeEvent = serde_json::from_value(json!({
+            "id": "e-1", "detail-type": "Outbound Chat Requested", "source": "app",
+            "detail": oversized.clone(),
+        }))
+        .unwrap();
+        let sender = sender();
+        let direct = handle_direct(&sender, &invocation(&sender, "invoke"), "r-1", oversized).await;
+        let routed =
+            handle_eventbridge(&sender, &invocation(&sender, "eventbridge"), eventbridge).await;
+        for result in [direct, routed] {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::ValidationError);
+            assert_eq!(
+                err.message,
+                format!(
+                    "invalid request: the request is {} bytes; at most 262144 bytes (256 KiB) are accepted",
+                    MAX_REQUEST_BYTES + 1
+                )
+            );
+        }
+        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_of_exactly_the_limit_is_sent() {
+        let sender = sender();
+        let started = handle_direct(
+            &sender,
+            &invocation(&sender, "invoke"),
+            "r-1",
+            request_of_size(MAX_REQUEST_BYTES),
+        )
+        .await;
+        assert!(started.is_ok(), "{started:?}");
+        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 1);
     }
 }

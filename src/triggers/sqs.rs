@@ -13,6 +13,7 @@ use crate::idempotency::DeliveryIdentity;
 use crate::outcome::Outcome;
 use crate::request::SendRequest;
 use crate::send::{Invocation, RequestLabel, Sender};
+use crate::triggers::invoke::{MAX_REQUEST_BYTES, too_large};
 
 /// An SQS record that cannot be reported back: without a message id, Lambda could not retry
 /// it alone, so the whole batch fails and comes back.
@@ -92,12 +93,16 @@ fn label(record: &SqsMessage) -> RequestLabel<'_> {
     }
 }
 
-/// The record's send request, validated, with its token derived from the message id.
+/// The record's send request, validated, with its token derived from the message id. A body
+/// over [`MAX_REQUEST_BYTES`] fails its record unread; the batch's other records go on.
 fn decode<C: ContactStarter>(
     sender: &Sender<C>,
     record: &SqsMessage,
 ) -> Result<OutboundChat, ValidationError> {
     let body = record.body.as_deref().unwrap_or_default();
+    if body.len() > MAX_REQUEST_BYTES {
+        return Err(too_large("the record body", body.len()));
+    }
     let chat = sender.validate(SendRequest::from_json(body)?)?;
     let token = DeliveryIdentity::Sqs {
         queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
@@ -111,5 +116,57 @@ fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Started(_) => None,
         Outcome::Failed(_) => record.message_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::triggers::invoke::tests::{request_of_size, sender};
+
+    fn batch(bodies: &[(&str, String)]) -> SqsEvent {
+        let records: Vec<_> = bodies
+            .iter()
+            .map(|(id, body)| {
+                json!({
+                    "messageId": id, "body": body, "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:requests",
+                })
+            })
+            .collect();
+        serde_json::from_value(json!({"Records": records})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_oversized_record_fails_alone_and_unread() {
+        let sender = sender();
+        let invocation = sender.invocation("sqs", Instant::now() + Duration::from_secs(60));
+        let event = batch(&[
+            ("big", request_of_size(MAX_REQUEST_BYTES + 1).to_string()),
+            ("limit", request_of_size(MAX_REQUEST_BYTES).to_string()),
+            ("small", request_of_size(400).to_string()),
+        ]);
+        let err = decode(&sender, &event.records[0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid request: the record body is {} bytes; at most 262144 bytes (256 KiB) are accepted",
+                MAX_REQUEST_BYTES + 1
+            )
+        );
+        let response = handle(&sender, &invocation, event).await.unwrap();
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["big"]);
+        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 2);
     }
 }

@@ -1,9 +1,15 @@
 //! The function's test suite, one binary: validation rules, every trigger through a fake
 //! Connect port, and the privacy of what is logged.
 
+mod deadline;
+mod e2e;
 mod helpers;
 mod http;
 mod invoke;
+mod metrics;
+mod privacy;
+mod reliability;
+mod runtime_api;
 mod sqs;
 mod validation;
 mod wire;

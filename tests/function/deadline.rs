@@ -1,0 +1,158 @@
+//! The invocation deadline: a batch that cannot finish is answered in time with the rest
+//! reported, no send starts without time for one attempt, and a call cut by the deadline is
+//! reported without risking a second contact on redelivery.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use connect_simulator::{Outcome, Simulator, SimulatorConfig};
+use outbound_chat::config::SendTimeouts;
+use outbound_chat::{Config, ContactStarter, Function};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::helpers::*;
+use crate::reliability::{
+    STANDARD_QUEUE, destination, failed_ids, isolated_starter, sms_body, sqs_record, standard_batch,
+};
+
+/// Timeouts shrunk to fit a one-second invocation: no send starts in its last 500 ms, and
+/// calls still running are cut 100 ms before it ends.
+fn one_second_budget(max_in_flight: &str, rate: Option<&str>) -> Config {
+    let mut vars = vec![("MAX_IN_FLIGHT", max_in_flight)];
+    vars.extend(rate.map(|r| ("CONNECT_MAX_REQUESTS_PER_SECOND", r)));
+    Config {
+        timeouts: SendTimeouts {
+            connect: Duration::from_millis(100),
+            attempt: Duration::from_millis(400),
+            operation: Duration::from_millis(900),
+            answer_reserve: Duration::from_millis(100),
+        },
+        ..config_with(&vars)
+    }
+}
+
+async fn handle_by<C: ContactStarter>(
+    function: &Function<C>,
+    event: Value,
+    deadline: Instant,
+) -> Value {
+    function
+        .handle(event, "deadline", deadline)
+        .await
+        .expect("an SQS batch is always answered")
+}
+
+#[tokio::test]
+async fn a_batch_too_large_for_the_time_left_is_answered_in_time_with_the_rest_reported() {
+    let simulator = Simulator::start(SimulatorConfig {
+        latency: Duration::from_millis(200),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    // The SDK client's own timeouts (2 s per attempt, as in `wire::sdk_starter`) are longer
+    // than the invocation: the function's budget alone must keep it in time.
+    let function = Function::new(isolated_starter(&simulator), &one_second_budget("2", None));
+    let event = standard_batch(10, |i| format!("+1425600{i:04}"));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(1);
+    let answer = handle_by(&function, event.clone(), deadline).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "answered after {elapsed:?}"
+    );
+
+    let failed: HashSet<String> = failed_ids(&answer).into_iter().collect();
+    let sent: HashSet<String> = simulator
+        .contacts()
+        .iter()
+        .map(|c| destination(&c.request))
+        .collect();
+    // Two calls at a time, 200 ms each, none started after 500 ms: three rounds at most.
+    assert!((2..=6).contains(&sent.len()), "{} started", sent.len());
+    for (i, record) in event["Records"].as_array().unwrap().iter().enumerate() {
+        let id = record["messageId"].as_str().unwrap();
+        let number = format!("+1425600{i:04}");
+        // Both only if a call was cut by the deadline after Connect started the contact (the
+        // redelivery below then replays it): that needs a round 200 ms late on a loaded machine.
+        assert!(
+            sent.contains(&number) || failed.contains(id),
+            "record {i} is neither started nor reported"
+        );
+    }
+
+    // The queue redelivers the reported records; this time there is time for all of them.
+    let retried: Vec<Value> = event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| failed.contains(r["messageId"].as_str().unwrap()))
+        .cloned()
+        .collect();
+    let later = Instant::now() + Duration::from_secs(10);
+    let answer = handle_by(&function, json!({ "Records": retried }), later).await;
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+    let contacts = simulator.contacts();
+    let numbers: HashSet<String> = contacts.iter().map(|c| destination(&c.request)).collect();
+    assert_eq!((contacts.len(), numbers.len()), (10, 10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_whose_pacing_slot_comes_after_the_last_start_is_reported_without_waiting() {
+    // Four calls a second; with a two-second deadline the last start is at 1.5 s: slots at
+    // 0, 0.25, ..., 1.5 s make seven calls.
+    let function = Function::new(FakeConnect::default(), &one_second_budget("10", Some("4")));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(2);
+    let event = standard_batch(10, |i| format!("+1425601{i:04}"));
+    let answer = handle_by(&function, event, deadline).await;
+    assert_eq!(function.sender().connect().calls().len(), 7);
+    assert_eq!(failed_ids(&answer).len(), 3);
+    // The refused records did not sleep towards the deadline: the answer comes with the last call.
+    assert_eq!(started.elapsed(), Duration::from_millis(1500));
+}
+
+#[tokio::test]
+async fn a_call_cut_by_the_deadline_is_reported_and_its_redelivery_starts_no_second_contact() {
+    // Connect creates the contact, then takes 1.5 s to answer: longer than the invocation.
+    let simulator = Simulator::start(SimulatorConfig {
+        latency: Duration::from_millis(1500),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let function = Function::new(isolated_starter(&simulator), &one_second_budget("10", None));
+    let body = sms_body("+14256020000", 0);
+    let delivery =
+        |receives| json!({"Records": [sqs_record(STANDARD_QUEUE, "cut-1", &body, receives, None)]});
+
+    let started = Instant::now();
+    let answer = handle_by(&function, delivery(1), started + Duration::from_secs(1)).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(1),
+        "answered after {elapsed:?}"
+    );
+    assert_eq!(failed_ids(&answer), ["cut-1"]);
+    let contacts = simulator.contacts();
+    assert_eq!(
+        contacts.len(),
+        1,
+        "Connect started it before the call was cut"
+    );
+
+    // Redelivered with the same message id: the same client token finds the same contact.
+    let later = Instant::now() + Duration::from_secs(5);
+    let answer = handle_by(&function, delivery(2), later).await;
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+    assert_eq!(simulator.contacts(), contacts);
+    let replayed = simulator.journal().iter().any(|e| {
+        e.outcome
+            == Outcome::Replayed {
+                contact_id: contacts[0].contact_id.clone(),
+            }
+    });
+    assert!(replayed, "{:?}", simulator.journal());
+}

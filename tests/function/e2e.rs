@@ -1,0 +1,502 @@
+//! End to end: the compiled `bootstrap` binary, run as Lambda runs it, against the Runtime API
+//! emulator and the Connect simulator; every sample event, an unrecognized event, a bad
+//! configuration.
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use connect_simulator::{RunningSimulator, Simulator, SimulatorConfig};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{SMS_ARN, WHATSAPP_ARN, sample_event, sample_event_names};
+use crate::runtime_api::{Invocation, RuntimeApi};
+
+/// Every wait in these tests: a hang fails instead of blocking the suite.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Variables the function reads; a value inherited from the developer's shell would change
+/// what is tested.
+const FUNCTION_VARIABLES: &[&str] = &[
+    "CONNECT_INSTANCE_ID",
+    "CONNECT_CONTACT_FLOW_ID",
+    "SMS_SOURCE_PHONE_NUMBER_ARN",
+    "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
+    "DEFAULT_CHAT_DURATION_MINUTES",
+    "MAX_IN_FLIGHT",
+    "CONNECT_MAX_REQUESTS_PER_SECOND",
+    "METRICS_NAMESPACE",
+    "RUST_LOG",
+    "_X_AMZN_TRACE_ID",
+];
+
+/// Proxy variables: the SDK must reach the simulator on loopback directly.
+const PROXY_VARIABLES: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The compiled function, running as a child process, with its output collected.
+struct RunningFunction {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl RunningFunction {
+    /// Starts `bootstrap` the way Lambda does, pointed at `api` and at `connect`, with the test
+    /// configuration changed by `overrides`.
+    fn spawn(api: &RuntimeApi, connect: &str, overrides: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        // Nothing from the developer's AWS setup (profile, credentials, region, endpoints)
+        // reaches the function.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("AWS_") {
+                command.env_remove(name.as_ref());
+            }
+        }
+        for name in FUNCTION_VARIABLES.iter().chain(PROXY_VARIABLES) {
+            command.env_remove(name);
+        }
+        let address = api.address();
+        let mut vars: BTreeMap<&str, &str> = BTreeMap::from([
+            ("AWS_LAMBDA_RUNTIME_API", address.as_str()),
+            ("AWS_ENDPOINT_URL_CONNECT", connect),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "outbound-chat"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "info"),
+            ("NO_PROXY", "127.0.0.1,localhost"),
+            (
+                "CONNECT_INSTANCE_ID",
+                "8f4a2c1e-0000-4000-8000-000000000001",
+            ),
+            (
+                "CONNECT_CONTACT_FLOW_ID",
+                "5b1e9d3a-0000-4000-8000-000000000002",
+            ),
+            ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
+            ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
+        ]);
+        vars.extend(overrides.iter().copied());
+        command
+            .envs(vars)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("start the bootstrap binary");
+        let stdout = collect(child.stdout.take().expect("piped stdout"));
+        let stderr = collect(child.stderr.take().expect("piped stderr"));
+        RunningFunction {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Invokes the function through `api`; fails with the function's output when it exits or
+    /// does not answer in time.
+    async fn invoke(&mut self, api: &RuntimeApi, name: &str, event: Value) -> Invocation {
+        tokio::select! {
+            answer = api.try_invoke(event, WAIT) => match answer {
+                Ok(invocation) => invocation,
+                Err(no) => panic!(
+                    "{name}: no answer to {} within {:?}\n{}",
+                    no.request_id,
+                    no.waited,
+                    self.output()
+                ),
+            },
+            status = self.child.wait() => {
+                // Let the readers drain what the process wrote before it died.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                panic!("{name}: the function exited ({status:?}) mid-invocation\n{}", self.output())
+            }
+        }
+    }
+
+    /// Waits for the process to exit on its own.
+    async fn exit(&mut self) -> ExitStatus {
+        let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait for the function"),
+            Err(_) => panic!(
+                "the function did not exit within {WAIT:?}\n{}",
+                self.output()
+            ),
+        };
+        // The pipes close with the process; give the readers a moment to finish.
+        let until = Instant::now() + Duration::from_secs(2);
+        while Arc::strong_count(&self.stdout) + Arc::strong_count(&self.stderr) > 2
+            && Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        status
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    fn output(&self) -> String {
+        format!(
+            "--- stdout ---\n{}--- stderr ---\n{}",
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+/// Reads `pipe` to its end into a shared buffer, so the child never blocks on a full pipe.
+fn collect(mut pipe: impl AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    tokio::spawn(async move {
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    buffer
+}
+
+/// What one sample event must be answered with, and how many contacts it starts.
+struct Expected {
+    contacts: usize,
+    check: fn(&Value, &HashSet<String>),
+}
+
+/// The expected answer of every sample event, by file name.
+fn expected_answers() -> BTreeMap<&'static str, Expected> {
+    BTreeMap::from([
+        (
+            "sqs-mixed-batch.json",
+            Expected {
+                contacts: 3,
+                check: |answer, _| {
+                    assert_eq!(
+                        failure_ids(answer),
+                        ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"]
+                    )
+                },
+            },
+        ),
+        (
+            "sqs-fifo-two-groups.json",
+            Expected {
+                contacts: 5,
+                check: |answer, _| assert_eq!(answer, &json!({"batchItemFailures": []})),
+            },
+        ),
+        (
+            "eventbridge.json",
+            Expected {
+                contacts: 1,
+                check: |answer, contacts| assert_started(&answer["contactId"], contacts),
+            },
+        ),
+        (
+            "direct-invoke-native.json",
+            Expected {
+                contacts: 1,
+                check: |answer, contacts| assert_started(&answer["contactId"], contacts),
+            },
+        ),
+        (
+            "apigw-rest-single.json",
+            Expected {
+                contacts: 1,
+                check: check_single_http,
+            },
+        ),
+        (
+            "apigw-http-single.json",
+            Expected {
+                contacts: 1,
+                check: check_single_http,
+            },
+        ),
+        (
+            "function-url-base64.json",
+            Expected {
+                contacts: 1,
+                check: check_single_http,
+            },
+        ),
+        (
+            "apigw-http-batch.json",
+            Expected {
+                contacts: 2,
+                check: |answer, contacts| {
+                    assert_eq!(answer["statusCode"], 200);
+                    let body = http_body(answer);
+                    let ids = |list: &str| -> Vec<String> {
+                        entries(&body, list)
+                            .iter()
+                            .map(|e| e["RequestIdentifier"].as_str().unwrap().to_owned())
+                            .collect()
+                    };
+                    assert_eq!(ids("SuccessfulRequestList"), ["reminder-1", "reminder-2"]);
+                    for success in entries(&body, "SuccessfulRequestList") {
+                        assert_started(&success["ContactId"], contacts);
+                    }
+                    let failures: Vec<(&str, &str)> = entries(&body, "FailedRequestList")
+                        .iter()
+                        .map(|e| {
+                            (
+                                e["RequestIdentifier"].as_str().unwrap(),
+                                e["FailureReasonCode"].as_str().unwrap(),
+                            )
+                        })
+                        .collect();
+                    assert_eq!(
+                        failures,
+                        [
+                            ("reminder-3", "INVALID_CUSTOMER_ENDPOINT"),
+                            ("reminder-4", "EXPIRED")
+                        ]
+                    );
+                },
+            },
+        ),
+    ])
+}
+
+fn failure_ids(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("batchItemFailures in {answer}"))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn check_single_http(answer: &Value, contacts: &HashSet<String>) {
+    assert_eq!(answer["statusCode"], 200);
+    assert_started(&http_body(answer)["contactId"], contacts);
+}
+
+fn http_body(answer: &Value) -> Value {
+    let body = answer["body"].as_str().expect("a string body");
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+fn entries<'a>(body: &'a Value, list: &str) -> &'a Vec<Value> {
+    body[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {body}"))
+}
+
+/// The id is one the simulator handed out.
+fn assert_started(id: &Value, contacts: &HashSet<String>) {
+    let id = id
+        .as_str()
+        .unwrap_or_else(|| panic!("a contact id, got {id}"));
+    assert!(
+        contacts.contains(id),
+        "{id} is not a contact the simulator started"
+    );
+}
+
+fn contact_ids(sim: &RunningSimulator) -> HashSet<String> {
+    sim.contacts().into_iter().map(|c| c.contact_id).collect()
+}
+
+/// Every destination number in the sample events, as written (for the log privacy check).
+fn e164_numbers_in(text: &str) -> Vec<String> {
+    let mut numbers = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices("+1425555") {
+        let end = (i + 1..bytes.len())
+            .find(|&j| !bytes[j].is_ascii_digit())
+            .unwrap_or(bytes.len());
+        numbers.push(text[i..end].to_owned());
+    }
+    numbers
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sample_event_gets_its_answer_from_the_compiled_function() {
+    let sim = Simulator::start(SimulatorConfig::default())
+        .await
+        .expect("start the Connect simulator");
+    let api = RuntimeApi::start().await;
+    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[]);
+    let expected = expected_answers();
+    let names = sample_event_names();
+    assert!(!names.is_empty(), "no sample events in events/");
+    let stale: Vec<&&str> = expected
+        .keys()
+        .filter(|k| !names.iter().any(|n| n == *k))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "expected answers for missing events: {stale:?}"
+    );
+
+    let mut total = 0;
+    let mut numbers = Vec::new();
+    for name in &names {
+        let expect = expected
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("events/{name} has no expected answer in e2e.rs"));
+        let event = sample_event(name);
+        numbers.extend(e164_numbers_in(&event.to_string()));
+        let before = sim.contacts().len();
+        let answer = match function.invoke(&api, name, event).await {
+            Invocation::Response(answer) => answer,
+            Invocation::Error {
+                error_type,
+                message,
+            } => panic!(
+                "{name}: error {error_type}: {message}\n{}",
+                function.output()
+            ),
+        };
+        let started = sim.contacts().len() - before;
+        assert_eq!(started, expect.contacts, "{name}: contacts started");
+        (expect.check)(&answer, &contact_ids(&sim));
+        total += expect.contacts;
+    }
+
+    let summary = sim.summary();
+    assert_eq!(summary.contacts_created, total, "{summary}");
+    assert_eq!(summary.started, total, "{summary}");
+    assert_eq!(
+        summary.requests, total,
+        "every Connect call reached the simulator: {summary}"
+    );
+    assert_eq!(summary.refused(), 0, "{summary}");
+    assert_eq!(summary.invalid, 0, "{summary}");
+    assert!(api.error_headers().is_empty());
+    assert_eq!(api.init_error(), None);
+    // Extensions (the graceful-shutdown helper) must register before the runtime's first poll.
+    let extensions = api.extensions();
+    assert!(
+        extensions.iter().all(|e| e.before_first_poll),
+        "an extension registered after the first poll: {extensions:?}"
+    );
+
+    assert_eq!(function.stderr(), "", "nothing is written to stderr");
+    // With JSON logging every line the function writes to stdout is a JSON object, and no
+    // full destination number is in any of them.
+    let stdout = function.stdout();
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(
+            parsed.is_ok_and(|v| v.is_object()),
+            "a log line that is not a JSON object: {line}"
+        );
+    }
+    numbers.sort();
+    numbers.dedup();
+    let output = function.output();
+    for number in numbers.iter().filter(|n| n.len() >= 12) {
+        assert!(
+            !output.contains(number.as_str()),
+            "{number} was logged\n{output}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unrecognized_event_comes_back_through_the_error_endpoint_and_the_function_keeps_serving()
+ {
+    let sim = Simulator::start(SimulatorConfig::default())
+        .await
+        .expect("start the Connect simulator");
+    let api = RuntimeApi::start().await;
+    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[]);
+
+    let answer = function
+        .invoke(&api, "unrecognized", json!({"hello": "world"}))
+        .await;
+    let Invocation::Error {
+        error_type,
+        message,
+    } = answer
+    else {
+        panic!("an answer instead of an error: {answer:?}");
+    };
+    assert_eq!(error_type, "UnrecognizedEvent", "{message}");
+    assert!(!message.is_empty());
+    assert_eq!(api.error_headers(), [Some("unhandled".to_owned())]);
+    assert!(sim.journal().is_empty(), "nothing was sent to Connect");
+
+    // The next invocation is served as usual, and a redelivery replays the same contact.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let event = sample_event("direct-invoke-native.json");
+        match function
+            .invoke(&api, "direct-invoke-native.json", event)
+            .await
+        {
+            Invocation::Response(answer) => ids.push(answer["contactId"].clone()),
+            other => panic!("{other:?}\n{}", function.output()),
+        }
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_started(&ids[0], &contact_ids(&sim));
+    let summary = sim.summary();
+    assert_eq!((summary.started, summary.replayed), (1, 1), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_configuration_value_stops_the_function_at_init_naming_the_variable() {
+    let sim = Simulator::start(SimulatorConfig::default())
+        .await
+        .expect("start the Connect simulator");
+    let api = RuntimeApi::start().await;
+    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[("MAX_IN_FLIGHT", "0")]);
+
+    let status = function.exit().await;
+    assert!(
+        !status.success(),
+        "exit status {status}\n{}",
+        function.output()
+    );
+    // The configuration is read before the runtime starts: the process exits with the error
+    // on stderr, without posting to /init/error or polling for an event.
+    let stderr = function.stderr();
+    assert!(
+        stderr.contains("MAX_IN_FLIGHT"),
+        "stderr does not name the variable\n{}",
+        function.output()
+    );
+    // It is also logged as an ERROR line in the configured (JSON) log format.
+    let logged = function.stdout().lines().any(|line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|v| v["level"] == "ERROR" && v.to_string().contains("MAX_IN_FLIGHT"))
+    });
+    assert!(
+        logged,
+        "no JSON ERROR line names the variable\n{}",
+        function.output()
+    );
+    assert_eq!(api.init_error(), None);
+    assert_eq!(api.polls(), 0);
+    assert!(sim.journal().is_empty());
+}

@@ -1,0 +1,1032 @@
+//! Personal data never leaves the function: every sample event and every error path run with
+//! the function's own log subscriber at TRACE (SDK and runtime internals included), and no
+//! destination number in any spelling, no message text, no template or contact attribute value
+//! and no display name from the input shows up in a log line, a metric document, an answer, or
+//! the Display or Debug of an error. The compiled binary is checked the same way, through a fake
+//! Lambda Runtime API, since only it runs lambda_runtime's own layers.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use connect_simulator::{ConnectErrorCode, ScriptedReply, Simulator, SimulatorConfig};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use outbound_chat::domain::OutboundChat;
+use outbound_chat::telemetry::{self, LogSettings};
+use outbound_chat::{ContactId, ContactStarter, Function, StartError};
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+use tokio::time::Instant;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::helpers::*;
+use crate::wire::sdk_starter;
+
+// ---------------------------------------------------------------------------------------------
+// What counts as personal data, read from the inputs themselves.
+
+/// The strings that must never come out: every personal value of every send request found
+/// anywhere in `event` (SQS bodies, HTTP bodies plain or base64, batch items, EventBridge
+/// details, direct requests).
+pub(crate) fn needles(event: &Value) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    walk(event, &mut found);
+    found
+}
+
+fn walk(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if REQUEST_KEYS.iter().any(|key| map.contains_key(*key)) {
+                request_needles(map, found);
+            }
+            let base64 = map.get("isBase64Encoded") == Some(&Value::Bool(true));
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("body", Value::String(body)) if base64 => {
+                        let decoded = base64::engine::general_purpose::STANDARD
+                            .decode(body)
+                            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                            .unwrap_or_default();
+                        walk(&Value::String(decoded), found);
+                    }
+                    _ => walk(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| walk(item, found)),
+        Value::String(text) => {
+            if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(text) {
+                walk(&inner, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Keys that make an object a send request, in either form.
+const REQUEST_KEYS: &[&str] = &[
+    "to",
+    "DestinationEndpoint",
+    "message",
+    "template",
+    "InitialSystemMessage",
+    "InitialTemplatedSystemMessage",
+];
+
+/// The personal fields of one request, by their path in either form.
+fn request_needles(request: &serde_json::Map<String, Value>, found: &mut BTreeSet<String>) {
+    let at = |path: &[&str]| {
+        let (first, rest) = path.split_first()?;
+        rest.iter()
+            .try_fold(request.get(*first)?, |value, key| value.get(key))
+    };
+    for path in [&["to"][..], &["DestinationEndpoint", "Address"]] {
+        match at(path) {
+            Some(Value::String(number)) => number_needles(number, found),
+            Some(Value::Number(number)) => number_needles(&number.to_string(), found),
+            _ => {}
+        }
+    }
+    for path in [
+        &["message", "content"][..],
+        &["InitialSystemMessage", "Content"],
+        &["displayName"],
+        &["ParticipantDetails", "DisplayName"],
+        &["template", "customAttributes"],
+        &["template", "customerProfileAttributes"],
+        &["InitialTemplatedSystemMessage", "TemplateAttributes"],
+        &["attributes"],
+        &["Attributes"],
+    ] {
+        if let Some(value) = at(path) {
+            leaf_needles(value, found);
+        }
+    }
+    // A message given as a bare string (a type error) is still message text.
+    for key in ["message", "InitialSystemMessage"] {
+        if let Some(text @ Value::String(_)) = request.get(key) {
+            leaf_needles(text, found);
+        }
+    }
+}
+
+/// A number as typed, compacted, as bare digits, and every run of seven of its digits (as
+/// long as the runs `redact_phone_numbers` masks), so that a partial leak is caught too.
+fn number_needles(number: &str, found: &mut BTreeSet<String>) {
+    found.insert(number.to_owned());
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 7 {
+        found.insert(format!("+{digits}"));
+        for start in 0..=digits.len() - 7 {
+            found.insert(digits[start..start + 7].to_owned());
+        }
+    }
+}
+
+/// Every string inside `value` (a template's or contact's attribute values, a profile
+/// document, a text), and a string holding JSON read as that JSON too.
+fn leaf_needles(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::String(text) => {
+            if text.trim().chars().count() >= 3 {
+                found.insert(text.clone());
+            }
+            if let Ok(inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(text) {
+                leaf_needles(&inner, found);
+            }
+        }
+        Value::Object(map) => map.values().for_each(|v| leaf_needles(v, found)),
+        Value::Array(items) => items.iter().for_each(|v| leaf_needles(v, found)),
+        _ => {}
+    }
+}
+
+/// Fails with every needle found in `output`, each shown in its context.
+#[track_caller]
+pub(crate) fn assert_private(output: &str, needles: &BTreeSet<String>) {
+    let leaks: Vec<String> = needles
+        .iter()
+        .filter_map(|needle| {
+            let at = output.find(needle.as_str())?;
+            let context: String = output[..at]
+                .chars()
+                .rev()
+                .take(120)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .chain(output[at..].chars().take(needle.chars().count() + 120))
+                .collect();
+            Some(format!("{needle:?} in …{context}…"))
+        })
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "personal data leaked:\n{}",
+        leaks.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capturing everything the function says.
+
+/// A log destination in memory, shared by every line of one scenario.
+#[derive(Clone, Default)]
+pub(crate) struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> MakeWriter<'w> for LogBuffer {
+    type Writer = LogBuffer;
+
+    fn make_writer(&'w self) -> LogBuffer {
+        self.clone()
+    }
+}
+
+/// The test binary's global subscriber: it logs nothing and asks to be consulted for every
+/// callsite. Tracing caches, per callsite, whether any subscriber wants it; a callsite first hit
+/// on another test's thread while no capturing subscriber exists could be cached as "never",
+/// and a capture running at that moment would silently miss its lines. With this subscriber
+/// always present, no callsite is ever cached as "never".
+struct AskEveryTime;
+
+impl tracing::Subscriber for AskEveryTime {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Runs `scenario` with the function's own subscriber at TRACE, in JSON or text lines, as this
+/// thread's default (tests run on a current-thread runtime, so every task of the scenario,
+/// the SDK's connections included, logs into it). Returns the log text and the scenario's own
+/// output.
+pub(crate) async fn with_trace_logs<F: Future<Output = String>>(
+    json: bool,
+    scenario: F,
+) -> (String, String) {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        // Fails only if another test set one first; captures then rely on the per-callsite
+        // cache as before.
+        let _ = tracing::subscriber::set_global_default(AskEveryTime);
+    });
+    let buffer = LogBuffer::default();
+    let settings = LogSettings {
+        json,
+        level: LevelFilter::TRACE,
+        directives: String::new(),
+    };
+    let _default =
+        tracing::subscriber::set_default(telemetry::log_subscriber(&settings, buffer.clone()));
+    let output = scenario.await;
+    (buffer.text(), output)
+}
+
+/// Invokes `function` and renders everything it hands back: the answer, or the error's Display
+/// and Debug, and its metric documents.
+pub(crate) async fn invoke_rendered<C: ContactStarter>(
+    function: &Function<C>,
+    event: Value,
+    deadline: Duration,
+) -> String {
+    let (result, documents) = telemetry::capture_metrics(function.handle(
+        event,
+        "8e3f5a1c-0000-4000-8000-00000000beef",
+        Instant::now() + deadline,
+    ))
+    .await;
+    let mut rendered = match &result {
+        Ok(answer) => format!("{answer}\n"),
+        Err(err) => format!("{err}\n{} {err:?}\n", err.error_type()),
+    };
+    for document in documents {
+        writeln!(rendered, "{document}").unwrap();
+    }
+    rendered
+}
+
+/// Real contact ids are UUIDs. The fake derives its ids from client tokens, which a caller may
+/// build from an order number that is also a contact attribute (`order-A-1002-…`); ids are
+/// hashed here so that a contact id never repeats an input.
+struct OpaqueIds(FakeConnect);
+
+impl ContactStarter for OpaqueIds {
+    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
+        let id = self.0.start_contact(chat).await?;
+        let mut hasher = DefaultHasher::new();
+        id.as_str().hash(&mut hasher);
+        Ok(ContactId::new(format!("{:016x}", hasher.finish())))
+    }
+}
+
+/// The Debug form of every chat the port was asked to start, client tokens blanked: a token is
+/// the caller's idempotency key, not personal data, and a caller may well build it from an
+/// order number that is also a contact attribute (`order-A-1002-out-for-delivery`).
+fn calls_debug(function: &Function<OpaqueIds>) -> String {
+    let debug = format!("{:?}", function.sender().connect().0.calls());
+    let mut blanked = String::new();
+    let mut rest = debug.as_str();
+    while let Some(at) = rest.find("ClientToken(\"") {
+        let (before, token) = rest.split_at(at + "ClientToken(\"".len());
+        blanked += before;
+        blanked += "…";
+        rest = token.find("\")").map_or("", |end| &token[end..]);
+    }
+    blanked + rest
+}
+
+/// Runs each event through a fresh fake-backed function (failing every call to the events'
+/// numbers with `failure`, if any), in text and in JSON, and checks everything said.
+async fn assert_events_private(events: &[Value], failure: Option<StartError>, extra: &[&str]) {
+    let mut all = BTreeSet::new();
+    for event in events {
+        all.extend(needles(event));
+    }
+    all.extend(extra.iter().map(|s| s.to_string()));
+    for json in [false, true] {
+        let (logs, output) = with_trace_logs(json, async {
+            let mut output = String::new();
+            for event in events {
+                let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+                if let Some(failure) = &failure {
+                    for needle in needles(event).iter().filter(|n| n.starts_with('+')) {
+                        function
+                            .sender()
+                            .connect()
+                            .0
+                            .script(needle, Script::Always(failure.clone()));
+                    }
+                }
+                output += &invoke_rendered(&function, event.clone(), Duration::from_secs(60)).await;
+                writeln!(output, "{}", calls_debug(&function)).unwrap();
+            }
+            output
+        })
+        .await;
+        assert!(!logs.is_empty(), "nothing was captured");
+        assert_private(&logs, &all);
+        assert_private(&output, &all);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events built around a request, one per way a request can arrive.
+
+fn sqs_with_bodies(bodies: &[String]) -> Value {
+    let mut event = sample_event("sqs-mixed-batch.json");
+    let template = event["Records"][0].clone();
+    event["Records"] = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut record = template.clone();
+            record["messageId"] = format!("privacy-{i}").into();
+            record["body"] = body.clone().into();
+            record
+        })
+        .collect();
+    event
+}
+
+fn eventbridge_with(detail: &Value) -> Value {
+    let mut event = sample_event("eventbridge.json");
+    event["detail"] = detail.clone();
+    event
+}
+
+fn http_single_with(body: &str) -> Value {
+    let mut event = sample_event("apigw-http-single.json");
+    event["body"] = body.into();
+    event
+}
+
+fn http_batch_with(body: &str) -> Value {
+    let mut event = sample_event("apigw-http-batch.json");
+    event["body"] = body.into();
+    event
+}
+
+/// `request` as every trigger delivers it.
+fn every_delivery(request: &Value) -> Vec<Value> {
+    let text = request.to_string();
+    let mut events = every_text_delivery(&text);
+    events.push(eventbridge_with(request));
+    events.push(http_batch_with(&json!({"requests": [request]}).to_string()));
+    events.push(request.clone());
+    events
+}
+
+/// `text` as the body of an SQS record, of `POST /contacts` and of `POST /contacts/batch`.
+fn every_text_delivery(text: &str) -> Vec<Value> {
+    vec![
+        sqs_with_bodies(&[text.to_owned()]),
+        http_single_with(text),
+        http_batch_with(text),
+    ]
+}
+
+/// A valid request of each form and channel, with distinctive personal data.
+fn valid_requests() -> Vec<Value> {
+    vec![
+        json!({
+            "to": "+44 (20) 7946-0958", "message": {"content": "Quillon, your parcel is at the depot"},
+            "attributes": {"accountRef": "ZK-99812"}, "displayName": "Quillon Marsh",
+        }),
+        json!({
+            "channel": "WHATSAPP", "to": "+447946095811",
+            "template": {
+                "knowledgeBaseId": "kb-1234", "messageTemplateId": "appointment-reminder",
+                "customAttributes": {"firstName": "Peregrine", "slot": "quarter past four"},
+                "customerProfileAttributes": {"profile": {"LastName": "Featherstonehaugh"}},
+            },
+            "attributes": {"visit": "VX-31337"},
+        }),
+        json!({
+            "DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+447946095812"},
+            "InitialSystemMessage": {"ContentType": "text/plain", "Content": "Cornelius, native text"},
+            "Attributes": {"ref": "NV-4410"},
+            "ParticipantDetails": {"DisplayName": "Cornelius Vane"},
+        }),
+        json!({
+            "DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+447946095813"},
+            "SegmentAttributes": {"connect:Subtype": {"ValueString": "connect:WhatsApp"}},
+            "InitialTemplatedSystemMessage": {
+                "KnowledgeBaseId": "kb-1234", "MessageTemplateId": "appointment-reminder",
+                "TemplateAttributes": {
+                    "CustomAttributes": {"name": "Leocadia"},
+                    "CustomerProfileAttributes": "{\"profile\":{\"FirstName\":\"Leocadia Brook\"}}",
+                },
+            },
+        }),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checks.
+
+#[test]
+fn the_leak_check_knows_a_number_in_every_spelling_and_each_personal_field() {
+    // (request, needles it must yield)
+    let cases = [
+        (
+            json!({
+                "to": "+1 (425) 555-0100", "message": {"content": "Hello Ana"},
+                "template": {"customAttributes": {"first": "Ana B"}, "customerProfileAttributes": "{\"p\":{\"n\":\"Zed Q\"}}"},
+                "attributes": {"order": "A-1001"}, "displayName": "Ana Bell",
+            }),
+            &[
+                "+1 (425) 555-0100",
+                "+14255550100",
+                "4255550",
+                "5550100",
+                "Hello Ana",
+                "Ana B",
+                "Zed Q",
+                "A-1001",
+                "Ana Bell",
+            ][..],
+        ),
+        (
+            json!({
+                "DestinationEndpoint": {"Address": "+442079460958"},
+                "InitialSystemMessage": {"Content": "Native text"},
+                "InitialTemplatedSystemMessage": {"TemplateAttributes": {"CustomAttributes": {"n": "Tess"}, "CustomerProfileAttributes": "{\"n\":\"Ruth\"}"}},
+                "Attributes": {"ref": "NV-1"}, "ParticipantDetails": {"DisplayName": "Nat Vale"},
+            }),
+            &[
+                "+442079460958",
+                "2079460",
+                "Native text",
+                "Tess",
+                "Ruth",
+                "NV-1",
+                "Nat Vale",
+            ],
+        ),
+        (
+            json!({"to": 442079460958_i64, "message": "A bare string"}),
+            &["442079460958", "+442079460958", "A bare string"],
+        ),
+    ];
+    for (request, expected) in cases {
+        let found = needles(&sqs_with_bodies(&[request.to_string()]));
+        for needle in expected {
+            assert!(found.contains(*needle), "{needle} missing from {found:?}");
+        }
+    }
+    let found = needles(&sqs_with_bodies(&[
+        json!({"to": "+14255550100"}).to_string()
+    ]));
+    let leaked = std::panic::catch_unwind(|| assert_private("to 14255550100 now", &found));
+    assert!(leaked.is_err(), "the bare digits must count as a leak");
+    assert_private("to +*********00, contact 8e3f5a1c", &found);
+}
+
+#[tokio::test]
+async fn every_sample_event_leaks_nothing_whatever_connect_answers() {
+    let events: Vec<Value> = sample_event_names()
+        .iter()
+        .map(|name| sample_event(name))
+        .collect();
+    let failures = [
+        None,
+        Some(throttled()),
+        Some(StartError::QuotaExceeded {
+            message: "Too many active chats".into(),
+        }),
+        Some(transient()),
+        Some(rejected()),
+        Some(StartError::Conflict {
+            message: "Conflicting contact state".into(),
+        }),
+    ];
+    for failure in failures {
+        assert_events_private(&events, failure, &[]).await;
+    }
+}
+
+#[tokio::test]
+async fn capture_works_and_shows_numbers_masked() {
+    let event = sample_event("sqs-mixed-batch.json");
+    let (logs, output) = with_trace_logs(false, async {
+        let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+        let mut output = invoke_rendered(&function, event.clone(), Duration::from_secs(60)).await;
+        writeln!(output, "{}", calls_debug(&function)).unwrap();
+        output
+    })
+    .await;
+    assert!(logs.contains("contact started"), "{logs}");
+    assert!(logs.contains("invocation summary"), "{logs}");
+    assert!(output.contains("\"_aws\""), "{output}");
+    assert!(
+        output.contains("DestinationNumber(+*********00)"),
+        "{output}"
+    );
+    assert_private(&(logs + &output), &needles(&event));
+}
+
+#[tokio::test]
+async fn invalid_requests_of_both_forms_leak_nothing_from_any_trigger() {
+    let invalid = [
+        json!({"to": "+44 (20) 7946-0958x", "message": {"content": "Quarterly invoice for Hildegard"}, "attributes": {"accountRef": "ZK-55120"}}),
+        json!({"channel": "WHATSAPP", "to": "+447946095821", "message": {"content": "Marisol, free text"}, "displayName": "Marisol Quenby"}),
+        json!({"to": "+447946095822", "temlate": {"customAttributes": {"name": "Thaddeus"}}, "message": {"content": "Thaddeus, misspelt"}}),
+        json!({"to": 447946095823_i64, "message": {"content": "Beatrix, numeric number"}}),
+        json!({"to": "+447946095824", "message": "Ottoline, a bare string"}),
+        json!({"to": "+447946095825", "message": {"content": "Wilhelmina, bad attribute"}, "attributes": {"k": {"nested": "Wilhelmina Drake"}}}),
+        json!({"to": "+447946095826", "message": {"content": 7_946_095_826_i64}}),
+        json!({"channel": "WHATSAPP", "to": "+447946095827", "template": {"knowledgeBaseId": "", "messageTemplateId": "", "customAttributes": {"first": "Evangeline", "slot": "half past nine"}, "customerProfileAttributes": "Evangeline, not JSON"}}),
+        json!({"to": "+447946095828", "message": {"content": "Both forms, Araminta"}, "template": {"knowledgeBaseId": "kb", "messageTemplateId": "t", "customAttributes": {"n": "Araminta"}}}),
+        json!({"to": "+447946095829", "message": {"content": "Sebastian ".repeat(400)}}),
+        json!({"to": "+447946095830", "message": {"content": "Expired for Ignatius"}, "expiresAt": "2020-01-01T00:00:00Z"}),
+        json!({"to": "+447946095831", "message": {"content": "Bad expiry for Florian"}, "expiresAt": "tomorrow at Florian's"}),
+        json!({"DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+44 7946 0958 32 ext"}, "InitialSystemMessage": {"ContentType": "text/plain", "Content": "Rosalind, native"}, "Attributes": {"ref": "NV-7781"}, "ParticipantDetails": {"DisplayName": "Rosalind Keel"}}),
+        json!({"DestinationEndpoint": {"Type": "EMAIL", "Address": 447946095833_i64}, "InitialSystemMessage": {"Content": "Cressida, wrong type"}}),
+        json!({"DestinationEndpoint": {"Address": "+447946095834"}, "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "", "MessageTemplateId": "", "TemplateAttributes": {"CustomAttributes": {"name": "Leopoldine"}, "CustomerProfileAttributes": "{\"profile\":{\"FirstName\":\"Leopoldine\"}}"}}}),
+        json!({"DestinationEndpoint": {"Address": "+447946095835"}, "InitialSystemMessage": {"Content": "Gwendolyn, extra field"}, "Extra": "Gwendolyn Pryce"}),
+    ];
+    let mut events: Vec<Value> = invalid.iter().flat_map(every_delivery).collect();
+    let texts = [
+        r#"{"to": "+447946095836", "message": {"content": "Truncated for Isadora"#,
+        r#""+447946095837 Araminta as a string""#,
+        r#"["+447946095838", "Philippa in a list"]"#,
+    ];
+    events.extend(texts.iter().flat_map(|text| every_text_delivery(text)));
+    let extra = [
+        "Ottoline",
+        "Isadora",
+        "+447946095837",
+        "Araminta as a string",
+        "+447946095838",
+        "Philippa",
+        "Gwendolyn Pryce",
+    ];
+    assert_events_private(&events, None, &extra).await;
+}
+
+#[tokio::test]
+async fn unrecognized_and_malformed_events_leak_nothing() {
+    let request = json!({"to": "+447946095840", "message": {"content": "Leontyne, misrouted"}});
+    let body = request.to_string();
+    let events = [
+        json!({"hello": "+447946095840", "note": "Leontyne, misrouted"}),
+        json!(["+447946095840", "Leontyne, misrouted"]),
+        json!("+447946095840 Leontyne, misrouted"),
+        json!({"Records": [{"eventSource": "aws:s3", "body": body}]}),
+        json!({"Records": [{"eventSource": "aws:sqs", "messageId": 7, "body": body}]}),
+        json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": request}]}),
+        json!({"Records": [{"eventSource": "aws:sqs", "body": body}]}),
+        json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m-1", "body": body, "attributes": "+447946095840"}]}),
+        json!({"detail-type": 5, "source": "app", "detail": request}),
+        json!({"detail-type": "x", "source": "app", "detail": request, "time": "Leontyne, misrouted"}),
+        json!({"version": "2.0", "rawPath": "/contacts", "requestContext": {"http": {"method": "P O S T"}}, "body": body}),
+        json!({"httpMethod": 5, "requestContext": {"requestId": "r"}, "body": body}),
+        json!({"httpMethod": "POST", "requestContext": {"requestId": "r"}, "headers": "+447946095840", "body": body}),
+        json!({"requestContext": {"note": "+447946095840"}, "body": body}),
+    ];
+    assert_events_private(&events, None, &["+447946095840", "Leontyne, misrouted"]).await;
+}
+
+#[tokio::test]
+async fn http_rejections_leak_nothing() {
+    let request =
+        json!({"to": "+447946095850", "message": {"content": "Florentina, rejected at the door"}});
+    let body = request.to_string();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut event = http_single_with(&body);
+        change(&mut event);
+        event
+    };
+    let big = {
+        let mut request = request.clone();
+        request["attributes"] = json!({"pad": "x".repeat(300 * 1024)});
+        request.to_string()
+    };
+    let twenty_six = json!({"requests": vec![request.clone(); 26]}).to_string();
+    let events = [
+        with(&|e| e["rawPath"] = "/contacts/+447946095850".into()),
+        with(&|e| e["requestContext"]["http"]["method"] = "GET".into()),
+        with(&|e| e["headers"]["content-type"] = "text/plain".into()),
+        with(&|e| e["body"] = big.clone().into()),
+        with(&|e| {
+            e["isBase64Encoded"] = true.into();
+            e["body"] = "not base64: +447946095850 Florentina".into();
+        }),
+        with(&|e| {
+            e["isBase64Encoded"] = true.into();
+            e["body"] = base64::engine::general_purpose::STANDARD
+                .encode(b"\xff\xfe +447946095850 Florentina")
+                .into();
+        }),
+        with(&|e| e["headers"]["idempotency-key"] = "".into()),
+        http_batch_with(&big),
+        http_batch_with(&twenty_six),
+        http_batch_with(&json!({"requests": [request], "note": "Florentina"}).to_string()),
+        http_batch_with(&json!({"requests": request}).to_string()),
+        http_batch_with(
+            &json!({"requests": [
+                {"requestIdentifier": "same", "to": "+447946095851", "message": {"content": "Florentina one"}},
+                {"requestIdentifier": "same", "to": "+447946095852", "message": {"content": "Florentina two"}},
+            ]})
+            .to_string(),
+        ),
+    ];
+    assert_events_private(&events, None, &["+447946095850", "Florentina"]).await;
+}
+
+#[tokio::test]
+async fn a_request_past_its_deadline_leaks_nothing() {
+    let requests = valid_requests();
+    let (logs, output) = with_trace_logs(true, async {
+        let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+        let mut output = String::new();
+        for request in &requests {
+            output += &invoke_rendered(&function, request.clone(), Duration::ZERO).await;
+        }
+        output
+    })
+    .await;
+    assert!(logs.contains("NOT_ATTEMPTED"), "{logs}");
+    let all: BTreeSet<String> = requests.iter().flat_map(needles).collect();
+    assert_private(&(logs + &output), &all);
+}
+
+/// The replies the simulator gives each request of a scenario, three times over (the SDK
+/// tries a retryable error three times).
+fn sdk_scenarios() -> Vec<(&'static str, Vec<ScriptedReply>)> {
+    use ConnectErrorCode::*;
+    let thrice = |reply: ScriptedReply| vec![reply; 3 * 12];
+    vec![
+        ("success", Vec::new()),
+        (
+            "invalid request",
+            thrice(ScriptedReply::Error(InvalidRequest)),
+        ),
+        ("throttling", thrice(ScriptedReply::Error(Throttling))),
+        ("quota", thrice(ScriptedReply::Error(LimitExceeded))),
+        (
+            "internal error",
+            thrice(ScriptedReply::Error(InternalService)),
+        ),
+        ("conflict", thrice(ScriptedReply::Error(Conflict))),
+        ("not found", thrice(ScriptedReply::Error(ResourceNotFound))),
+        ("dropped connection", thrice(ScriptedReply::Drop)),
+    ]
+}
+
+#[tokio::test]
+async fn the_real_sdk_path_leaks_nothing_whatever_connect_answers() {
+    let requests = valid_requests();
+    let mut events: Vec<Value> = requests.clone();
+    events.push(sqs_with_bodies(
+        &requests.iter().map(Value::to_string).collect::<Vec<_>>(),
+    ));
+    events.push(http_batch_with(&json!({"requests": requests}).to_string()));
+    let all: BTreeSet<String> = events.iter().flat_map(needles).collect();
+    for (name, replies) in sdk_scenarios() {
+        for json in [false, true] {
+            let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+            simulator.script(replies.clone());
+            let (logs, output) = with_trace_logs(json, async {
+                let function = Function::new(sdk_starter(&simulator), &test_config());
+                let mut output = String::new();
+                for event in &events {
+                    output +=
+                        &invoke_rendered(&function, event.clone(), Duration::from_secs(30)).await;
+                }
+                output
+            })
+            .await;
+            assert!(
+                logs.contains("aws_smithy_runtime") || logs.contains("beginning attempt"),
+                "{name}: the SDK's own DEBUG lines were not captured:\n{logs}"
+            );
+            assert_private(&logs, &all);
+            assert_private(&output, &all);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled binary, through a fake Lambda Runtime API.
+
+/// One answer the function posted to the Runtime API.
+#[derive(Clone, Debug)]
+pub(crate) struct PostedAnswer {
+    pub request_id: String,
+    /// `response` or `error`.
+    pub kind: String,
+    pub body: String,
+}
+
+#[derive(Default)]
+struct RuntimeState {
+    pending: VecDeque<(String, Value)>,
+    answers: Vec<PostedAnswer>,
+    init_errors: Vec<String>,
+}
+
+/// A stand-in for the Lambda Runtime API (and for registration with the Extensions API): hands
+/// out the events in order, records the answers, and then keeps `/next` waiting, as Lambda does
+/// between invocations.
+pub(crate) struct FakeRuntimeApi {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<RuntimeState>>,
+}
+
+impl FakeRuntimeApi {
+    pub async fn start(events: Vec<Value>) -> Self {
+        let state = Arc::new(Mutex::new(RuntimeState {
+            pending: events
+                .into_iter()
+                .enumerate()
+                .map(|(i, event)| (format!("invoke-{i:04}-0000-4000-8000-000000000000"), event))
+                .collect(),
+            ..Default::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::clone(&state);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| answer(Arc::clone(&state), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, state }
+    }
+
+    pub fn answers(&self) -> Vec<PostedAnswer> {
+        self.state.lock().unwrap().answers.clone()
+    }
+
+    pub fn init_errors(&self) -> Vec<String> {
+        self.state.lock().unwrap().init_errors.clone()
+    }
+
+    /// Waits until `count` answers were posted.
+    pub async fn wait_for_answers(&self, count: usize) {
+        let waited = tokio::time::timeout(Duration::from_secs(60), async {
+            while self.answers().len() < count && self.init_errors().is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok() && self.init_errors().is_empty(),
+            "answers {:?}, init errors {:?}",
+            self.answers(),
+            self.init_errors()
+        );
+    }
+}
+
+async fn answer(
+    state: Arc<Mutex<RuntimeState>>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    let reply = |status: u16, body: String| {
+        Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    match (method, path.as_str()) {
+        (Method::GET, "/2018-06-01/runtime/invocation/next") => {
+            let next = state.lock().unwrap().pending.pop_front();
+            let Some((request_id, event)) = next else {
+                return std::future::pending().await;
+            };
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            Ok(Response::builder()
+                .header("lambda-runtime-aws-request-id", &request_id)
+                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                .header(
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:outbound-chat",
+                )
+                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+                .body(Full::new(Bytes::from(event.to_string())))
+                .unwrap())
+        }
+        (Method::POST, "/2018-06-01/runtime/init/error") => {
+            state.lock().unwrap().init_errors.push(body);
+            Ok(reply(202, "{}".into()))
+        }
+        (Method::POST, path) if path.starts_with("/2018-06-01/runtime/invocation/") => {
+            let mut parts = path.rsplit('/');
+            let kind = parts.next().unwrap_or_default().to_owned();
+            let request_id = parts.next().unwrap_or_default().to_owned();
+            state.lock().unwrap().answers.push(PostedAnswer {
+                request_id,
+                kind,
+                body,
+            });
+            Ok(reply(202, "{}".into()))
+        }
+        (Method::POST, "/2020-01-01/extension/register") => Ok(Response::builder()
+            .header("lambda-extension-identifier", "test-extension-id")
+            .body(Full::new(Bytes::from(
+                json!({"functionName": "outbound-chat", "functionVersion": "$LATEST", "handler": "bootstrap"})
+                    .to_string(),
+            )))
+            .unwrap()),
+        (Method::GET, "/2020-01-01/extension/event/next") => std::future::pending().await,
+        _ => Ok(reply(404, "{}".into())),
+    }
+}
+
+/// What a run of the binary printed, and how it ended.
+pub(crate) struct BinaryRun {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: ExitStatus,
+    /// From SIGTERM to exit.
+    pub shutdown_took: Duration,
+}
+
+/// The binary's environment as Lambda sets it, pointed at `runtime_api` and `connect_url`.
+pub(crate) fn lambda_environment(
+    runtime_api: SocketAddr,
+    connect_url: &str,
+    format: &str,
+    level: &str,
+) -> Vec<(String, String)> {
+    [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string().as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "outbound-chat"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_FORMAT", format),
+        ("AWS_LAMBDA_LOG_LEVEL", level),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL_CONNECT", connect_url),
+        (
+            "CONNECT_INSTANCE_ID",
+            "8f4a2c1e-0000-4000-8000-000000000001",
+        ),
+        (
+            "CONNECT_CONTACT_FLOW_ID",
+            "5b1e9d3a-0000-4000-8000-000000000002",
+        ),
+        ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
+        ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Starts the compiled `bootstrap` with exactly `environment`, calls `until_ready` (which
+/// returns once the binary did what the test waits for), sends it SIGTERM and collects its
+/// output. Only the process started here is signalled, by its id.
+pub(crate) async fn run_binary<F: Future<Output = ()>>(
+    environment: Vec<(String, String)>,
+    until_ready: F,
+) -> BinaryRun {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .envs(environment)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    // Read while it runs: a full pipe would block the binary's logging.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stdout = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text).await;
+        text
+    });
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    until_ready.await;
+    let pid = child.id().expect("the binary is running");
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let sent = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the binary exits within 10 s of SIGTERM")
+        .unwrap();
+    BinaryRun {
+        stdout: stdout.await.unwrap(),
+        stderr: stderr.await.unwrap(),
+        status,
+        shutdown_took: sent.elapsed(),
+    }
+}
+
+/// Events of every trigger around the valid requests, and a few invalid ones.
+pub(crate) fn binary_events() -> Vec<Value> {
+    let requests = valid_requests();
+    let mut events = vec![
+        sqs_with_bodies(&requests.iter().map(Value::to_string).collect::<Vec<_>>()),
+        eventbridge_with(&requests[1]),
+        requests[2].clone(),
+        http_single_with(&requests[0].to_string()),
+        http_batch_with(&json!({"requests": requests}).to_string()),
+    ];
+    events.push(json!({"to": "+44 7946 0958 60 ext", "message": {"content": "Octavia, invalid"}}));
+    events.push(sqs_with_bodies(&[
+        r#"{"to": "+447946095861", "message": {"content": "Truncated for Benedikta"#.into(),
+    ]));
+    events
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_at_trace_level_logs_no_personal_data() {
+    let events = binary_events();
+    let mut all: BTreeSet<String> = events.iter().flat_map(needles).collect();
+    all.extend(["Benedikta", "+447946095861"].map(String::from));
+    for format in ["TEXT", "JSON"] {
+        let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+        let api = FakeRuntimeApi::start(events.clone()).await;
+        let environment = lambda_environment(api.addr, &simulator.endpoint_url(), format, "TRACE");
+        let run = run_binary(environment, api.wait_for_answers(events.len())).await;
+        let answers: String = api
+            .answers()
+            .iter()
+            .map(|a| format!("{} {} {}\n", a.request_id, a.kind, a.body))
+            .collect();
+        assert!(
+            run.stdout.contains("beginning attempt"),
+            "{format}: the SDK's DEBUG lines are missing:\n{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("contact started"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(telemetry::SHUTDOWN_MESSAGE),
+            "{}",
+            run.stdout
+        );
+        assert!(run.status.success(), "{:?}: {}", run.status, run.stderr);
+        for output in [&run.stdout, &run.stderr, &answers] {
+            assert_private(output, &all);
+        }
+    }
+}

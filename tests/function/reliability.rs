@@ -1,0 +1,599 @@
+//! Delivery under load and faults: the in-flight bound, pacing, the stops after throttling and
+//! after the chat quota, and a long SQS run against a misbehaving Connect in which no request is
+//! lost or started twice.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_sdk_connect::config::retry::{RetryConfig, RetryPartition};
+use aws_sdk_connect::config::timeout::TimeoutConfig;
+use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
+use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
+use outbound_chat::domain::OutboundChat;
+use outbound_chat::{Config, ContactId, ContactStarter, Function, SdkContactStarter, StartError};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::helpers::*;
+
+/// The real SDK client against `simulator`, as `wire::sdk_starter` builds it, but with a retry
+/// partition of its own, as a separate Lambda instance would have.
+///
+/// The SDK's retry quota (a token bucket that a failed retry drains) is kept per partition in a
+/// process-wide map, so every client of the default partition shares one. These tests spend a
+/// lot of it on purpose; in the default partition they would leave the other tests of this
+/// binary without retries.
+pub fn isolated_starter(simulator: &RunningSimulator) -> SdkContactStarter {
+    static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
+    let partition = PARTITIONS.fetch_add(1, Ordering::SeqCst);
+    let config = aws_sdk_connect::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "test-secret",
+            None,
+            None,
+            "tests",
+        ))
+        .endpoint_url(simulator.endpoint_url())
+        .retry_partition(RetryPartition::new(format!("delivery-test-{partition}")))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .build();
+    SdkContactStarter::new(aws_sdk_connect::Client::from_conf(config))
+}
+
+pub const STANDARD_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests";
+pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests.fifo";
+
+/// One SQS record as Lambda delivers it. `group` makes it a FIFO record.
+pub fn sqs_record(queue: &str, id: &str, body: &str, receives: u32, group: Option<&str>) -> Value {
+    let mut attributes = json!({
+        "ApproximateReceiveCount": receives.to_string(),
+        "SentTimestamp": "1763888400000",
+        "SenderId": "AIDAEXAMPLE",
+        "ApproximateFirstReceiveTimestamp": "1763888400001",
+    });
+    if let Some(group) = group {
+        attributes["MessageGroupId"] = json!(group);
+        attributes["MessageDeduplicationId"] = json!(id);
+    }
+    json!({
+        "messageId": id,
+        "receiptHandle": format!("AQEB{id}"),
+        "body": body,
+        "attributes": attributes,
+        "messageAttributes": {},
+        "md5OfBody": "00000000000000000000000000000000",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue,
+        "awsRegion": "us-east-1",
+    })
+}
+
+/// A send request to `number`, with the request's number in an attribute.
+pub fn sms_body(number: &str, n: usize) -> String {
+    json!({
+        "to": number,
+        "message": {"content": format!("Reminder {n}")},
+        "attributes": {"requestNo": n.to_string()},
+    })
+    .to_string()
+}
+
+/// A standard-queue event of `count` valid records, record `i` sent to `number(i)`, with id
+/// `msg-i`.
+pub fn standard_batch(count: usize, number: impl Fn(usize) -> String) -> Value {
+    let records: Vec<Value> = (0..count)
+        .map(|i| {
+            let body = sms_body(&number(i), i);
+            sqs_record(STANDARD_QUEUE, &format!("msg-{i}"), &body, 1, None)
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The message ids of an SQS answer's `batchItemFailures`.
+pub fn failed_ids(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .expect("batchItemFailures")
+        .iter()
+        .map(|f| {
+            f["itemIdentifier"]
+                .as_str()
+                .expect("itemIdentifier")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The destination number of a request the simulator received.
+pub fn destination(request: &Value) -> String {
+    request["DestinationEndpoint"]["Address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn with_in_flight(max: &str, rate: Option<&str>) -> Config {
+    match rate {
+        Some(rate) => config_with(&[
+            ("MAX_IN_FLIGHT", max),
+            ("CONNECT_MAX_REQUESTS_PER_SECOND", rate),
+        ]),
+        None => config_with(&[("MAX_IN_FLIGHT", max)]),
+    }
+}
+
+async fn handle<C: ContactStarter>(function: &Function<C>, event: Value) -> Value {
+    function
+        .handle(
+            event,
+            "reliability",
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        .expect("an SQS batch is always answered")
+}
+
+/// A Connect that takes `latency` per call and counts how many calls overlap.
+struct CountingConnect {
+    latency: Duration,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    called: Mutex<Vec<String>>,
+}
+
+impl CountingConnect {
+    fn new(latency: Duration) -> Self {
+        Self {
+            latency,
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+            called: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn most_in_flight(&self) -> usize {
+        self.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    fn called(&self) -> Vec<String> {
+        self.called.lock().unwrap().clone()
+    }
+}
+
+impl ContactStarter for CountingConnect {
+    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let number = chat.destination().e164().to_owned();
+        self.called.lock().unwrap().push(number.clone());
+        tokio::time::sleep(self.latency).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(ContactId::new(format!("contact-{number}")))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_standard_batch_never_has_more_than_max_in_flight_calls_and_uses_them_all() {
+    let latency = Duration::from_millis(50);
+    let function = Function::new(CountingConnect::new(latency), &with_in_flight("4", None));
+    let started = Instant::now();
+    let answer = handle(&function, standard_batch(40, |i| format!("+1425500{i:04}"))).await;
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+    let connect = function.sender().connect();
+    assert_eq!(connect.called().len(), 40);
+    assert_eq!(connect.most_in_flight(), 4);
+    // Forty calls four at a time: ten rounds of the latency, no idle slot in between.
+    assert_eq!(started.elapsed(), latency * 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() {
+    let (groups, per_group) = (12, 3);
+    let number = |g: usize, k: usize| format!("+14256{g:03}{k:03}");
+    let mut records = Vec::new();
+    // Interleaved, as SQS hands out a FIFO batch with many groups.
+    for k in 0..per_group {
+        for g in 0..groups {
+            let id = format!("g{g}-m{k}");
+            let body = sms_body(&number(g, k), k);
+            records.push(sqs_record(
+                FIFO_QUEUE,
+                &id,
+                &body,
+                1,
+                Some(&format!("g{g}")),
+            ));
+        }
+    }
+    let connect = CountingConnect::new(Duration::from_millis(50));
+    let function = Function::new(connect, &with_in_flight("4", None));
+    let answer = handle(&function, json!({ "Records": records })).await;
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+
+    let connect = function.sender().connect();
+    assert_eq!(connect.most_in_flight(), 4);
+    let called = connect.called();
+    assert_eq!(called.len(), groups * per_group);
+    for g in 0..groups {
+        let order: Vec<&String> = called
+            .iter()
+            .filter(|n| n.starts_with(&format!("+14256{g:03}")))
+            .collect();
+        let expected: Vec<String> = (0..per_group).map(|k| number(g, k)).collect();
+        assert_eq!(order, expected.iter().collect::<Vec<_>>(), "group {g}");
+    }
+}
+
+/// Connect's own limit for these tests: 20 requests a second, a burst of 5 (Connect's default
+/// burst), so that 20 calls at once are mostly throttled.
+fn connect_rate_limit() -> SimulatorConfig {
+    SimulatorConfig {
+        rate_limit: Some(RateLimit {
+            per_second: 20.0,
+            burst: 5,
+        }),
+        ..SimulatorConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() {
+    let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
+    let function = Function::new(
+        isolated_starter(&simulator),
+        &with_in_flight("10", Some("20")),
+    );
+    let started = Instant::now();
+    let answer = handle(&function, standard_batch(20, |i| format!("+1425501{i:04}"))).await;
+    assert!(failed_ids(&answer).is_empty(), "{answer}");
+    let summary = simulator.summary();
+    assert_eq!(summary.throttled, 0, "{summary}");
+    assert_eq!(summary.contacts_created, 20, "{summary}");
+    // One call every 50 ms after the first.
+    assert!(started.elapsed() >= Duration::from_millis(19 * 50));
+}
+
+#[tokio::test]
+async fn without_pacing_the_same_batch_is_throttled_which_the_paced_test_relies_on() {
+    let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
+    let function = Function::new(isolated_starter(&simulator), &with_in_flight("10", None));
+    let answer = handle(&function, standard_batch(20, |i| format!("+1425502{i:04}"))).await;
+    assert!(simulator.summary().throttled > 0);
+    assert!(!failed_ids(&answer).is_empty());
+}
+
+#[tokio::test]
+async fn when_connect_throttles_everything_the_invocation_stops_and_reports_every_record() {
+    let fifo: Vec<Value> = (0..30)
+        .map(|i| {
+            let body = sms_body(&format!("+1425503{i:04}"), i);
+            let group = format!("g{}", i % 10);
+            sqs_record(FIFO_QUEUE, &format!("f-{i}"), &body, 1, Some(&group))
+        })
+        .collect();
+    let batches = [
+        standard_batch(30, |i| format!("+1425504{i:04}")),
+        json!({ "Records": fifo }),
+    ];
+    for event in batches {
+        let simulator = Simulator::start(SimulatorConfig {
+            rate_limit: Some(RateLimit {
+                per_second: 0.0,
+                burst: 0,
+            }),
+            ..SimulatorConfig::default()
+        })
+        .await
+        .unwrap();
+        let function = Function::new(isolated_starter(&simulator), &with_in_flight("3", None));
+        let answer = handle(&function, event).await;
+        assert_eq!(failed_ids(&answer).len(), 30);
+        let journal = simulator.journal();
+        let tokens: HashSet<_> = journal.iter().map(|e| e.client_token.clone()).collect();
+        // Only the first calls in flight reached Connect (each tried by the SDK 3 times).
+        assert!(
+            tokens.len() <= 3,
+            "{} records reached Connect",
+            tokens.len()
+        );
+        assert!(journal.len() <= 9, "{} requests", journal.len());
+        assert!(simulator.contacts().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_chats_to_end() {
+    let simulator = Simulator::start(SimulatorConfig {
+        max_active_chats: Some(3),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let function = Function::new(isolated_starter(&simulator), &with_in_flight("2", None));
+    let event = standard_batch(12, |i| format!("+1425505{i:04}"));
+    let answer = handle(&function, event.clone()).await;
+
+    let failed = failed_ids(&answer);
+    assert_eq!(failed.len(), 9, "{answer}");
+    let summary = simulator.summary();
+    assert_eq!(summary.contacts_created, 3, "{summary}");
+    // LimitExceededException is not retried, and no send starts after it: besides the three
+    // started, only the calls already in flight met the quota, once each.
+    assert!((1..=2).contains(&summary.limit_exceeded), "{summary}");
+    assert_eq!(summary.requests, 3 + summary.limit_exceeded, "{summary}");
+    let mut per_token: HashMap<Option<String>, usize> = HashMap::new();
+    for entry in simulator.journal() {
+        *per_token.entry(entry.client_token).or_default() += 1;
+    }
+    assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
+
+    // Chats end, a few at a time; the queue redelivers the failed records until all started.
+    let mut pending = failed;
+    let function = Function::new(isolated_starter(&simulator), &with_in_flight("2", None));
+    for _round in 0..3 {
+        simulator.end_all_chats();
+        let retried: Vec<Value> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| pending.iter().any(|id| r["messageId"] == id.as_str()))
+            .cloned()
+            .collect();
+        let answer = handle(&function, json!({ "Records": retried })).await;
+        pending = failed_ids(&answer);
+    }
+    assert!(pending.is_empty(), "{pending:?}");
+    let contacts = simulator.contacts();
+    let numbers: HashSet<String> = contacts.iter().map(|c| destination(&c.request)).collect();
+    assert_eq!((contacts.len(), numbers.len()), (12, 12));
+    assert!(simulator.journal().len() <= 12 + 4 * 2);
+}
+
+/// A queue message and how often it was received.
+struct Message {
+    id: String,
+    body: String,
+    receives: u32,
+}
+
+/// A standard SQS queue with a redrive policy, reduced to what the function sees: batches of up
+/// to 10, a failed record comes back with the same message id, and a record received
+/// [`MAX_RECEIVES`] times without success moves to the dead-letter list.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    visible: VecDeque<Message>,
+    in_flight: usize,
+    deleted: Vec<String>,
+    dead: Vec<String>,
+    receives: u32,
+}
+
+const MAX_RECEIVES: u32 = 5;
+const BATCH_SIZE: usize = 10;
+
+impl Queue {
+    /// The next batch, or `None` once every message is deleted or dead.
+    async fn receive(&self) -> Option<Vec<Message>> {
+        loop {
+            let changed = self.changed.notified();
+            {
+                let mut state = self.state.lock().unwrap();
+                let take = state.visible.len().min(BATCH_SIZE);
+                if take > 0 {
+                    let mut batch: Vec<Message> = state.visible.drain(..take).collect();
+                    for message in &mut batch {
+                        message.receives += 1;
+                    }
+                    state.in_flight += batch.len();
+                    state.receives += u32::try_from(batch.len()).unwrap();
+                    return Some(batch);
+                }
+                if state.in_flight == 0 {
+                    return None;
+                }
+            }
+            // Another consumer's batch may yet come back.
+            changed.await;
+        }
+    }
+
+    /// Deletes the batch's successes; returns its failures, or dead-letters them.
+    fn settle(&self, batch: Vec<Message>, failed: &HashSet<String>) {
+        let mut state = self.state.lock().unwrap();
+        state.in_flight -= batch.len();
+        for message in batch {
+            if !failed.contains(&message.id) {
+                state.deleted.push(message.id);
+            } else if message.receives >= MAX_RECEIVES {
+                state.dead.push(message.id);
+            } else {
+                state.visible.push_back(message);
+            }
+        }
+        drop(state);
+        self.changed.notify_waiters();
+    }
+}
+
+/// One function instance consuming the queue until it is drained.
+async fn consume(function: Function<SdkContactStarter>, queue: &Queue) -> usize {
+    let mut invocations = 0;
+    while let Some(batch) = queue.receive().await {
+        let records: Vec<Value> = batch
+            .iter()
+            .map(|m| sqs_record(STANDARD_QUEUE, &m.id, &m.body, m.receives, None))
+            .collect();
+        let answer = handle(&function, json!({ "Records": records })).await;
+        let failed: HashSet<String> = failed_ids(&answer).into_iter().collect();
+        queue.settle(batch, &failed);
+        invocations += 1;
+    }
+    invocations
+}
+
+const REQUESTS: usize = 2_000;
+const INSTANCES: usize = 4;
+
+/// Request `i`: valid with its own number, except every 33rd (about 3 %), which the function
+/// must refuse (a number without `+`, or a body that is not JSON).
+fn request(i: usize) -> (String, Option<String>) {
+    let number = format!("+1425{i:07}");
+    match i % 66 {
+        0 => (sms_body(&format!("1425{i:07}"), i), None),
+        33 => ("not json".to_owned(), None),
+        _ => (sms_body(&number, i), Some(number)),
+    }
+}
+
+fn faulty_connect() -> SimulatorConfig {
+    SimulatorConfig {
+        seed: 2024,
+        latency: Duration::from_millis(1),
+        latency_jitter: Some(Duration::from_millis(2)),
+        rate_limit: Some(RateLimit {
+            per_second: 350.0,
+            burst: 20,
+        }),
+        internal_error_before_start: 0.05,
+        internal_error_after_start: 0.05,
+        drop_before_start: 0.05,
+        drop_after_start: 0.05,
+        ..SimulatorConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_lettered() {
+    let simulator = Simulator::start(faulty_connect()).await.unwrap();
+    let queue = Queue::default();
+    let mut numbers: HashMap<String, usize> = HashMap::new();
+    {
+        let mut state = queue.state.lock().unwrap();
+        for i in 0..REQUESTS {
+            let (body, number) = request(i);
+            numbers.extend(number.map(|n| (n, i)));
+            state.visible.push_back(Message {
+                id: format!("00000000-0000-4000-8000-{i:012}"),
+                body,
+                receives: 0,
+            });
+        }
+    }
+    // Several instances at once, as Lambda scales an SQS consumer: each paced at its share of a
+    // rate a little above Connect's, so that throttling happens now and then.
+    let started = Instant::now();
+    let consumers = (0..INSTANCES).map(|_| {
+        let function = Function::new(
+            isolated_starter(&simulator),
+            &with_in_flight("10", Some("100")),
+        );
+        consume(function, &queue)
+    });
+    let invocations: usize = tokio::time::timeout(
+        Duration::from_secs(50),
+        futures::future::join_all(consumers),
+    )
+    .await
+    .expect("the queue drains in time")
+    .into_iter()
+    .sum();
+    let elapsed = started.elapsed();
+
+    let state = queue.state.lock().unwrap();
+    let contacts = simulator.contacts();
+    let summary = simulator.summary();
+    let journal = simulator.journal();
+    report(&state, &contacts, &summary, invocations, elapsed);
+    check(&state, &numbers, &contacts, &journal, &summary);
+}
+
+fn report(
+    state: &QueueState,
+    contacts: &[connect_simulator::StartedContact],
+    summary: &connect_simulator::Summary,
+    invocations: usize,
+    elapsed: Duration,
+) {
+    println!(
+        "reliability: {REQUESTS} requests, {} receives in {invocations} invocations, {} deleted, \
+         {} dead-lettered, {} contacts, {elapsed:.2?}; simulator: {summary}",
+        state.receives,
+        state.deleted.len(),
+        state.dead.len(),
+        contacts.len(),
+    );
+}
+
+fn check(
+    state: &QueueState,
+    numbers: &HashMap<String, usize>,
+    contacts: &[connect_simulator::StartedContact],
+    journal: &[connect_simulator::JournalEntry],
+    summary: &connect_simulator::Summary,
+) {
+    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    assert_eq!(state.deleted.len() + state.dead.len(), REQUESTS);
+    assert!(state.visible.is_empty() && state.in_flight == 0);
+
+    let mut contacts_per_request: HashMap<usize, usize> = HashMap::new();
+    for contact in contacts {
+        let number = destination(&contact.request);
+        let i = *numbers
+            .get(&number)
+            .unwrap_or_else(|| panic!("a contact for no valid request: {contact:?}"));
+        *contacts_per_request.entry(i).or_default() += 1;
+        assert_eq!(contact.request["Attributes"]["requestNo"], i.to_string());
+    }
+    let deleted: HashSet<&String> = state.deleted.iter().collect();
+    for i in 0..REQUESTS {
+        let count = contacts_per_request.get(&i).copied().unwrap_or(0);
+        assert!(count <= 1, "request {i} started {count} contacts");
+        let valid = request(i).1.is_some();
+        if deleted.contains(&id(i)) {
+            assert!(valid, "invalid request {i} was reported sent");
+            assert_eq!(
+                count, 1,
+                "request {i} was reported sent but started no contact"
+            );
+        } else {
+            assert!(valid || count == 0, "invalid request {i} started a contact");
+        }
+    }
+    let invalid = (0..REQUESTS).filter(|i| request(*i).1.is_none()).count();
+    assert!(state.dead.len() >= invalid);
+
+    let refused: Vec<String> = journal
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Invalid { .. }))
+        .map(|e| e.outcome.to_string())
+        .collect();
+    assert!(refused.is_empty(), "Connect refused {refused:?}");
+    assert_eq!(summary.refused(), 0);
+    // The faults did happen, each kind, and retries met contacts already started.
+    assert!(summary.internal_errors > 0 && summary.dropped > 0 && summary.replayed > 0);
+    assert!(summary.throttled > 0, "{summary}");
+}
