@@ -7,10 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_sdk_connect::config::retry::{RetryConfig, RetryPartition};
-use aws_sdk_connect::config::timeout::TimeoutConfig;
-use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
-use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
+use connect_simulator::{Outcome, RateLimit, Simulator, SimulatorConfig};
 use outbound_chat::domain::OutboundChat;
 use outbound_chat::{Config, ContactId, ContactStarter, Function, SdkContactStarter, StartError};
 use serde_json::{Value, json};
@@ -18,44 +15,6 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::helpers::*;
-
-/// The real SDK client against `simulator`, as `wire::sdk_starter` builds it, but with a retry
-/// partition of its own, as a separate Lambda instance would have.
-///
-/// The SDK's retry quota (a token bucket that a failed retry drains) is kept per partition in a
-/// process-wide map, so every client of the default partition shares one. These tests spend a
-/// lot of it on purpose; in the default partition they would leave the other tests of this
-/// binary without retries.
-pub fn isolated_starter(simulator: &RunningSimulator) -> SdkContactStarter {
-    static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
-    let partition = PARTITIONS.fetch_add(1, Ordering::SeqCst);
-    let config = aws_sdk_connect::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "test-secret",
-            None,
-            None,
-            "tests",
-        ))
-        .endpoint_url(simulator.endpoint_url())
-        .retry_partition(RetryPartition::new(format!("delivery-test-{partition}")))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(5)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(8))
-                .build(),
-        )
-        .build();
-    SdkContactStarter::new(aws_sdk_connect::Client::from_conf(config))
-}
 
 pub const STANDARD_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests";
 pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests.fifo";
@@ -258,7 +217,7 @@ fn connect_rate_limit() -> SimulatorConfig {
 async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
     let function = Function::new(
-        isolated_starter(&simulator),
+        crate::wire::sdk_starter(&simulator),
         &with_in_flight("10", Some("20")),
     );
     let started = Instant::now();
@@ -274,7 +233,10 @@ async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() 
 #[tokio::test]
 async fn without_pacing_the_same_batch_is_throttled_which_the_paced_test_relies_on() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
-    let function = Function::new(isolated_starter(&simulator), &with_in_flight("10", None));
+    let function = Function::new(
+        crate::wire::sdk_starter(&simulator),
+        &with_in_flight("10", None),
+    );
     let answer = handle(&function, standard_batch(20, |i| format!("+1425502{i:04}"))).await;
     assert!(simulator.summary().throttled > 0);
     assert!(!failed_ids(&answer).is_empty());
@@ -303,7 +265,10 @@ async fn when_connect_throttles_everything_the_invocation_stops_and_reports_ever
         })
         .await
         .unwrap();
-        let function = Function::new(isolated_starter(&simulator), &with_in_flight("3", None));
+        let function = Function::new(
+            crate::wire::sdk_starter(&simulator),
+            &with_in_flight("3", None),
+        );
         let answer = handle(&function, event).await;
         assert_eq!(failed_ids(&answer).len(), 30);
         let journal = simulator.journal();
@@ -327,7 +292,10 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
     })
     .await
     .unwrap();
-    let function = Function::new(isolated_starter(&simulator), &with_in_flight("2", None));
+    let function = Function::new(
+        crate::wire::sdk_starter(&simulator),
+        &with_in_flight("2", None),
+    );
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;
 
@@ -347,7 +315,10 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
 
     // Chats end, a few at a time; the queue redelivers the failed records until all started.
     let mut pending = failed;
-    let function = Function::new(isolated_starter(&simulator), &with_in_flight("2", None));
+    let function = Function::new(
+        crate::wire::sdk_starter(&simulator),
+        &with_in_flight("2", None),
+    );
     for _round in 0..3 {
         simulator.end_all_chats();
         let retried: Vec<Value> = event["Records"]
@@ -508,7 +479,7 @@ async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_le
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
         let function = Function::new(
-            isolated_starter(&simulator),
+            crate::wire::sdk_starter(&simulator),
             &with_in_flight("10", Some("100")),
         );
         consume(function, &queue)

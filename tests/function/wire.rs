@@ -2,9 +2,10 @@
 //! classification, each trigger's answer to each Connect error, retries that keep their
 //! ClientToken, and a property test that Connect accepts everything the function accepts.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_sdk_connect::config::retry::RetryConfig;
+use aws_sdk_connect::config::retry::{RetryConfig, RetryPartition};
 use aws_sdk_connect::config::timeout::TimeoutConfig;
 use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use connect_simulator::{
@@ -19,7 +20,14 @@ use tokio::time::Instant;
 use crate::helpers::*;
 
 /// The real SDK client pointed at the simulator, with short backoffs so retries are quick.
+///
+/// Each client gets its own retry partition: the SDK keeps its retry quota (a token bucket a
+/// failed retry drains) per partition in a process-wide map, so clients of the default
+/// partition would share one, and a test that spends it on purpose would leave the others of
+/// this binary without retries. (In Lambda that sharing is intended: one process per instance.)
 pub fn sdk_starter(simulator: &RunningSimulator) -> SdkContactStarter {
+    static PARTITIONS: AtomicUsize = AtomicUsize::new(0);
+    let partition = PARTITIONS.fetch_add(1, Ordering::SeqCst);
     let config = aws_sdk_connect::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -31,6 +39,7 @@ pub fn sdk_starter(simulator: &RunningSimulator) -> SdkContactStarter {
             "tests",
         ))
         .endpoint_url(simulator.endpoint_url())
+        .retry_partition(RetryPartition::new(format!("test-client-{partition}")))
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(3)
