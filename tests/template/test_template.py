@@ -436,8 +436,10 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
     for name in ("SmsSourcePhoneNumberArn", "WhatsAppSourcePhoneNumberArn", "DefaultChatDurationMinutes", "AlarmTopicArn"):
         assert parameters[name]["Default"] == "", name
     assert parameters["MaxInFlight"]["Default"] == 10
-    assert parameters["ConnectMaxRequestsPerSecond"]["Default"] == "2"
-    assert (parameters["SqsMaximumConcurrency"]["Default"], parameters["SqsMaximumConcurrency"]["MinValue"]) == (5, 2)
+    assert parameters["ConnectMaxRequestsPerSecond"]["Default"] == "1"
+    assert (parameters["SqsMaximumConcurrency"]["Default"], parameters["SqsMaximumConcurrency"]["MinValue"]) == (2, 2)
+    # Together the defaults stay within Connect's default StartOutboundChatContact quota (2/s).
+    assert float(parameters["ConnectMaxRequestsPerSecond"]["Default"]) * parameters["SqsMaximumConcurrency"]["Default"] <= 2
     assert parameters["MaxReceiveCount"]["Default"] == 5
     assert parameters["LogLevel"]["Default"] == "INFO"
     assert parameters["LogLevel"]["AllowedValues"] == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
