@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use outbound_chat::connect::sdk::load_client;
+use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
 
@@ -89,7 +90,9 @@ async fn run(
     files: Vec<PathBuf>,
     simulator_addr: Option<SocketAddr>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // The function's own log set-up: same format, levels and personal-data caps as in Lambda.
+    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), std::io::stdout);
+    tracing::subscriber::set_global_default(subscriber)?;
     let simulator = match simulator_addr {
         Some(addr) => Some(Simulator::start_on(addr, SimulatorConfig::default()).await?),
         None => None,
