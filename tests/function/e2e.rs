@@ -3,184 +3,28 @@
 //! configuration.
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use connect_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
 
-use crate::helpers::{SMS_ARN, WHATSAPP_ARN, sample_event, sample_event_names};
+use crate::binary::{RunningFunction, lambda_environment};
+use crate::helpers::{sample_event, sample_event_names};
 use crate::runtime_api::{Invocation, RuntimeApi};
 
-/// Every wait in these tests: a hang fails instead of blocking the suite.
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Variables the function reads; a value inherited from the developer's shell would change
-/// what is tested.
-const FUNCTION_VARIABLES: &[&str] = &[
-    "CONNECT_INSTANCE_ID",
-    "CONNECT_CONTACT_FLOW_ID",
-    "SMS_SOURCE_PHONE_NUMBER_ARN",
-    "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
-    "DEFAULT_CHAT_DURATION_MINUTES",
-    "MAX_IN_FLIGHT",
-    "CONNECT_MAX_REQUESTS_PER_SECOND",
-    "METRICS_NAMESPACE",
-    "RUST_LOG",
-    "_X_AMZN_TRACE_ID",
-];
-
-/// Proxy variables: the SDK must reach the simulator on loopback directly.
-const PROXY_VARIABLES: &[&str] = &[
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
-
-/// The compiled function, running as a child process, with its output collected.
-struct RunningFunction {
-    child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl RunningFunction {
-    /// Starts `bootstrap` the way Lambda does, pointed at `api` and at `connect`, with the test
-    /// configuration changed by `overrides`.
-    fn spawn(api: &RuntimeApi, connect: &str, overrides: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-        // Nothing from the developer's AWS setup (profile, credentials, region, endpoints)
-        // reaches the function.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("AWS_") {
-                command.env_remove(name.as_ref());
-            }
-        }
-        for name in FUNCTION_VARIABLES.iter().chain(PROXY_VARIABLES) {
-            command.env_remove(name);
-        }
-        let address = api.address();
-        let mut vars: BTreeMap<&str, &str> = BTreeMap::from([
-            ("AWS_LAMBDA_RUNTIME_API", address.as_str()),
-            ("AWS_ENDPOINT_URL_CONNECT", connect),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_LAMBDA_FUNCTION_NAME", "outbound-chat"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-            ("AWS_LAMBDA_LOG_LEVEL", "info"),
-            ("NO_PROXY", "127.0.0.1,localhost"),
-            (
-                "CONNECT_INSTANCE_ID",
-                "8f4a2c1e-0000-4000-8000-000000000001",
-            ),
-            (
-                "CONNECT_CONTACT_FLOW_ID",
-                "5b1e9d3a-0000-4000-8000-000000000002",
-            ),
-            ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
-            ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
-        ]);
-        vars.extend(overrides.iter().copied());
-        command
-            .envs(vars)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("start the bootstrap binary");
-        let stdout = collect(child.stdout.take().expect("piped stdout"));
-        let stderr = collect(child.stderr.take().expect("piped stderr"));
-        RunningFunction {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Invokes the function through `api`; fails with the function's output when it exits or
-    /// does not answer in time.
-    async fn invoke(&mut self, api: &RuntimeApi, name: &str, event: Value) -> Invocation {
-        tokio::select! {
-            answer = api.try_invoke(event, WAIT) => match answer {
-                Ok(invocation) => invocation,
-                Err(no) => panic!(
-                    "{name}: no answer to {} within {:?}\n{}",
-                    no.request_id,
-                    no.waited,
-                    self.output()
-                ),
-            },
-            status = self.child.wait() => {
-                // Let the readers drain what the process wrote before it died.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                panic!("{name}: the function exited ({status:?}) mid-invocation\n{}", self.output())
-            }
-        }
-    }
-
-    /// Waits for the process to exit on its own.
-    async fn exit(&mut self) -> ExitStatus {
-        let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
-            Ok(status) => status.expect("wait for the function"),
-            Err(_) => panic!(
-                "the function did not exit within {WAIT:?}\n{}",
-                self.output()
-            ),
-        };
-        // The pipes close with the process; give the readers a moment to finish.
-        let until = Instant::now() + Duration::from_secs(2);
-        while Arc::strong_count(&self.stdout) + Arc::strong_count(&self.stderr) > 2
-            && Instant::now() < until
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        status
-    }
-
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- stdout ---\n{}--- stderr ---\n{}",
-            self.stdout(),
-            self.stderr()
-        )
-    }
-}
-
-/// Reads `pipe` to its end into a shared buffer, so the child never blocks on a full pipe.
-fn collect(mut pipe: impl AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&buffer);
-    tokio::spawn(async move {
-        let mut chunk = [0u8; 8192];
-        while let Ok(n) = pipe.read(&mut chunk).await {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-        }
-    });
-    buffer
+/// The function as the tests run it: JSON logs at INFO, pointed at `api` and at `sim`, with
+/// the test configuration changed by `overrides`.
+fn start_function(
+    api: &RuntimeApi,
+    sim: &RunningSimulator,
+    overrides: &[(&str, &str)],
+) -> RunningFunction {
+    let mut environment = lambda_environment(&api.address(), &sim.endpoint_url(), "JSON", "info");
+    environment.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    RunningFunction::spawn(environment)
 }
 
 /// What one sample event must be answered with, and how many contacts it starts.
@@ -344,7 +188,7 @@ async fn every_sample_event_gets_its_answer_from_the_compiled_function() {
         .await
         .expect("start the Connect simulator");
     let api = RuntimeApi::start().await;
-    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[]);
+    let mut function = start_function(&api, &sim, &[]);
     let expected = expected_answers();
     let names = sample_event_names();
     assert!(!names.is_empty(), "no sample events in events/");
@@ -429,7 +273,7 @@ async fn an_unrecognized_event_comes_back_through_the_error_endpoint_and_the_fun
         .await
         .expect("start the Connect simulator");
     let api = RuntimeApi::start().await;
-    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[]);
+    let mut function = start_function(&api, &sim, &[]);
 
     let answer = function
         .invoke(&api, "unrecognized", json!({"hello": "world"}))
@@ -470,7 +314,7 @@ async fn a_bad_configuration_value_stops_the_function_at_init_naming_the_variabl
         .await
         .expect("start the Connect simulator");
     let api = RuntimeApi::start().await;
-    let mut function = RunningFunction::spawn(&api, &sim.endpoint_url(), &[("MAX_IN_FLIGHT", "0")]);
+    let mut function = start_function(&api, &sim, &[("MAX_IN_FLIGHT", "0")]);
 
     let status = function.exit().await;
     assert!(

@@ -16,6 +16,20 @@ pub const SMS_ARN: &str =
 pub const WHATSAPP_ARN: &str =
     "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 
+/// The variables the function requires, as the tests set them (in process and for the binary).
+pub const FUNCTION_CONFIG: [(&str, &str); 4] = [
+    (
+        "CONNECT_INSTANCE_ID",
+        "8f4a2c1e-0000-4000-8000-000000000001",
+    ),
+    (
+        "CONNECT_CONTACT_FLOW_ID",
+        "5b1e9d3a-0000-4000-8000-000000000002",
+    ),
+    ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
+    ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
+];
+
 /// The configuration the tests run with: every default set.
 pub fn test_config() -> Config {
     config_with(&[])
@@ -23,18 +37,7 @@ pub fn test_config() -> Config {
 
 /// The test configuration with some variables changed.
 pub fn config_with(overrides: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<&str, &str> = HashMap::from([
-        (
-            "CONNECT_INSTANCE_ID",
-            "8f4a2c1e-0000-4000-8000-000000000001",
-        ),
-        (
-            "CONNECT_CONTACT_FLOW_ID",
-            "5b1e9d3a-0000-4000-8000-000000000002",
-        ),
-        ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
-        ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
-    ]);
+    let mut vars: HashMap<&str, &str> = HashMap::from(FUNCTION_CONFIG);
     vars.extend(overrides.iter().copied());
     Config::from_lookup(|name| vars.get(name).map(|v| v.to_string())).expect("test configuration")
 }

@@ -11,8 +11,10 @@ use outbound_chat::telemetry;
 use outbound_chat::{Config, Function, FunctionError};
 use serde_json::{Value, json};
 
+use crate::binary::{lambda_environment, run_binary};
 use crate::helpers::*;
-use crate::privacy::{FakeRuntimeApi, lambda_environment, run_binary, with_trace_logs};
+use crate::privacy::with_trace_logs;
+use crate::runtime_api::RuntimeApi;
 
 const MIXED_BATCH: [&str; 4] = [
     "0c5f3a52-0001-4d6b-9b1e-6f0a2c3b4d01",
@@ -380,8 +382,9 @@ async fn each_request_gets_one_outcome_line_and_each_invocation_one_summary() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_binary_writes_json_lines_with_the_fields_the_documented_query_reads() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let api = FakeRuntimeApi::start(vec![sample_event("sqs-mixed-batch.json")]).await;
-    let environment = lambda_environment(api.addr, &simulator.endpoint_url(), "JSON", "INFO");
+    let api = RuntimeApi::start().await;
+    api.queue([sample_event("sqs-mixed-batch.json")]);
+    let environment = lambda_environment(&api.address(), &simulator.endpoint_url(), "JSON", "INFO");
     let run = run_binary(environment, api.wait_for_answers(1)).await;
     let lines: Vec<Value> = run
         .stdout
@@ -436,7 +439,7 @@ async fn sigterm_outside_lambda_flushes_and_exits_at_once() {
             let _ = connected.try_send(());
         }
     });
-    let environment = lambda_environment(addr, "http://127.0.0.1:9", "TEXT", "INFO");
+    let environment = lambda_environment(&addr.to_string(), "http://127.0.0.1:9", "TEXT", "INFO");
     let run = run_binary(environment, async {
         // The binary handles signals before it first connects.
         tokio::time::timeout(Duration::from_secs(30), first_connection.recv())

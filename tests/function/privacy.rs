@@ -2,37 +2,29 @@
 //! the function's own log subscriber at TRACE (SDK and runtime internals included), and no
 //! destination number in any spelling, no message text, no template or contact attribute value
 //! and no display name from the input shows up in a log line, a metric document, an answer, or
-//! the Display or Debug of an error. The compiled binary is checked the same way, through a fake
-//! Lambda Runtime API, since only it runs lambda_runtime's own layers.
+//! the Display or Debug of an error. The compiled binary is checked the same way, through the
+//! Runtime API emulator, since only it runs lambda_runtime's own layers.
 
-use std::collections::{BTreeSet, VecDeque};
-use std::convert::Infallible;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::net::SocketAddr;
-use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use bytes::Bytes;
 use connect_simulator::{ConnectErrorCode, ScriptedReply, Simulator, SimulatorConfig};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
-use hyper_util::rt::TokioIo;
 use outbound_chat::domain::OutboundChat;
 use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{ContactId, ContactStarter, Function, StartError};
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::binary::{lambda_environment, run_binary};
 use crate::helpers::*;
+use crate::runtime_api::RuntimeApi;
 use crate::wire::sdk_starter;
 
 // ---------------------------------------------------------------------------------------------
@@ -743,243 +735,7 @@ async fn the_real_sdk_path_leaks_nothing_whatever_connect_answers() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The compiled binary, through a fake Lambda Runtime API.
-
-/// One answer the function posted to the Runtime API.
-#[derive(Clone, Debug)]
-pub(crate) struct PostedAnswer {
-    pub request_id: String,
-    /// `response` or `error`.
-    pub kind: String,
-    pub body: String,
-}
-
-#[derive(Default)]
-struct RuntimeState {
-    pending: VecDeque<(String, Value)>,
-    answers: Vec<PostedAnswer>,
-    init_errors: Vec<String>,
-}
-
-/// A stand-in for the Lambda Runtime API (and for registration with the Extensions API): hands
-/// out the events in order, records the answers, and then keeps `/next` waiting, as Lambda does
-/// between invocations.
-pub(crate) struct FakeRuntimeApi {
-    pub addr: SocketAddr,
-    state: Arc<Mutex<RuntimeState>>,
-}
-
-impl FakeRuntimeApi {
-    pub async fn start(events: Vec<Value>) -> Self {
-        let state = Arc::new(Mutex::new(RuntimeState {
-            pending: events
-                .into_iter()
-                .enumerate()
-                .map(|(i, event)| (format!("invoke-{i:04}-0000-4000-8000-000000000000"), event))
-                .collect(),
-            ..Default::default()
-        }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::clone(&state);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| answer(Arc::clone(&state), request));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { addr, state }
-    }
-
-    pub fn answers(&self) -> Vec<PostedAnswer> {
-        self.state.lock().unwrap().answers.clone()
-    }
-
-    pub fn init_errors(&self) -> Vec<String> {
-        self.state.lock().unwrap().init_errors.clone()
-    }
-
-    /// Waits until `count` answers were posted.
-    pub async fn wait_for_answers(&self, count: usize) {
-        let waited = tokio::time::timeout(Duration::from_secs(60), async {
-            while self.answers().len() < count && self.init_errors().is_empty() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await;
-        assert!(
-            waited.is_ok() && self.init_errors().is_empty(),
-            "answers {:?}, init errors {:?}",
-            self.answers(),
-            self.init_errors()
-        );
-    }
-}
-
-async fn answer(
-    state: Arc<Mutex<RuntimeState>>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-        .unwrap_or_default();
-    let reply = |status: u16, body: String| {
-        Response::builder()
-            .status(status)
-            .body(Full::new(Bytes::from(body)))
-            .unwrap()
-    };
-    match (method, path.as_str()) {
-        (Method::GET, "/2018-06-01/runtime/invocation/next") => {
-            let next = state.lock().unwrap().pending.pop_front();
-            let Some((request_id, event)) = next else {
-                return std::future::pending().await;
-            };
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 30_000;
-            Ok(Response::builder()
-                .header("lambda-runtime-aws-request-id", &request_id)
-                .header("lambda-runtime-deadline-ms", deadline.to_string())
-                .header(
-                    "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:123456789012:function:outbound-chat",
-                )
-                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
-                .body(Full::new(Bytes::from(event.to_string())))
-                .unwrap())
-        }
-        (Method::POST, "/2018-06-01/runtime/init/error") => {
-            state.lock().unwrap().init_errors.push(body);
-            Ok(reply(202, "{}".into()))
-        }
-        (Method::POST, path) if path.starts_with("/2018-06-01/runtime/invocation/") => {
-            let mut parts = path.rsplit('/');
-            let kind = parts.next().unwrap_or_default().to_owned();
-            let request_id = parts.next().unwrap_or_default().to_owned();
-            state.lock().unwrap().answers.push(PostedAnswer {
-                request_id,
-                kind,
-                body,
-            });
-            Ok(reply(202, "{}".into()))
-        }
-        (Method::POST, "/2020-01-01/extension/register") => Ok(Response::builder()
-            .header("lambda-extension-identifier", "test-extension-id")
-            .body(Full::new(Bytes::from(
-                json!({"functionName": "outbound-chat", "functionVersion": "$LATEST", "handler": "bootstrap"})
-                    .to_string(),
-            )))
-            .unwrap()),
-        (Method::GET, "/2020-01-01/extension/event/next") => std::future::pending().await,
-        _ => Ok(reply(404, "{}".into())),
-    }
-}
-
-/// What a run of the binary printed, and how it ended.
-pub(crate) struct BinaryRun {
-    pub stdout: String,
-    pub stderr: String,
-    pub status: ExitStatus,
-    /// From SIGTERM to exit.
-    pub shutdown_took: Duration,
-}
-
-/// The binary's environment as Lambda sets it, pointed at `runtime_api` and `connect_url`.
-pub(crate) fn lambda_environment(
-    runtime_api: SocketAddr,
-    connect_url: &str,
-    format: &str,
-    level: &str,
-) -> Vec<(String, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string().as_str()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "outbound-chat"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_FORMAT", format),
-        ("AWS_LAMBDA_LOG_LEVEL", level),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
-        ("AWS_SECRET_ACCESS_KEY", "test-secret"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_ENDPOINT_URL_CONNECT", connect_url),
-        (
-            "CONNECT_INSTANCE_ID",
-            "8f4a2c1e-0000-4000-8000-000000000001",
-        ),
-        (
-            "CONNECT_CONTACT_FLOW_ID",
-            "5b1e9d3a-0000-4000-8000-000000000002",
-        ),
-        ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
-        ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-/// Starts the compiled `bootstrap` with exactly `environment`, calls `until_ready` (which
-/// returns once the binary did what the test waits for), sends it SIGTERM and collects its
-/// output. Only the process started here is signalled, by its id.
-pub(crate) async fn run_binary<F: Future<Output = ()>>(
-    environment: Vec<(String, String)>,
-    until_ready: F,
-) -> BinaryRun {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
-        .env_clear()
-        .envs(environment)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    // Read while it runs: a full pipe would block the binary's logging.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stdout = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text).await;
-        text
-    });
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
-    until_ready.await;
-    let pid = child.id().expect("the binary is running");
-    let signalled = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(signalled.success());
-    let sent = Instant::now();
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("the binary exits within 10 s of SIGTERM")
-        .unwrap();
-    BinaryRun {
-        stdout: stdout.await.unwrap(),
-        stderr: stderr.await.unwrap(),
-        status,
-        shutdown_took: sent.elapsed(),
-    }
-}
+// The compiled binary, through the Runtime API emulator.
 
 /// Events of every trigger around the valid requests, and a few invalid ones.
 pub(crate) fn binary_events() -> Vec<Value> {
@@ -1005,8 +761,10 @@ async fn the_binary_at_trace_level_logs_no_personal_data() {
     all.extend(["Benedikta", "+447946095861"].map(String::from));
     for format in ["TEXT", "JSON"] {
         let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-        let api = FakeRuntimeApi::start(events.clone()).await;
-        let environment = lambda_environment(api.addr, &simulator.endpoint_url(), format, "TRACE");
+        let api = RuntimeApi::start().await;
+        api.queue(events.clone());
+        let environment =
+            lambda_environment(&api.address(), &simulator.endpoint_url(), format, "TRACE");
         let run = run_binary(environment, api.wait_for_answers(events.len())).await;
         let answers: String = api
             .answers()

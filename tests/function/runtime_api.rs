@@ -1,5 +1,6 @@
-//! A minimal Lambda Runtime API emulator for the end-to-end tests: it queues events for the
-//! compiled function's long poll and collects the answers and errors the function posts back.
+//! The Lambda Runtime API emulator for every test of the compiled function (end to end,
+//! privacy, metrics): it queues events for the function's long poll, one awaited at a time or
+//! several up front, and records the answers and errors the function posts back.
 //!
 //! It serves what `lambda_runtime` 1.5 calls, on `127.0.0.1` with a free port:
 //! `GET /2018-06-01/runtime/invocation/next` (blocks until an event is queued),
@@ -65,6 +66,17 @@ pub struct Extension {
     pub before_first_poll: bool,
 }
 
+/// One answer the function posted to `/invocation/{id}/response` or `/invocation/{id}/error`,
+/// as it was posted.
+#[derive(Clone, Debug)]
+pub struct PostedAnswer {
+    pub request_id: String,
+    /// `response` or `error`.
+    pub kind: String,
+    /// The body as posted (lossy UTF-8).
+    pub body: String,
+}
+
 /// An invocation that got no answer in time.
 #[derive(Debug)]
 pub struct NoAnswer {
@@ -81,7 +93,10 @@ struct State {
     queue_tx: mpsc::UnboundedSender<Queued>,
     /// Taken by one `/next` poll at a time, as Lambda serves one invocation at a time.
     queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Invocation>>>,
+    /// Every request id handed out and not yet answered, with the test waiting for its answer
+    /// (none for an event queued up front).
+    outstanding: Mutex<HashMap<String, Option<oneshot::Sender<Invocation>>>>,
+    answers: Mutex<Vec<PostedAnswer>>,
     init_error: Mutex<Option<InitError>>,
     error_headers: Mutex<Vec<Option<String>>>,
     extensions: Mutex<Vec<Extension>>,
@@ -107,7 +122,8 @@ impl RuntimeApi {
         let state = Arc::new(State {
             queue_tx,
             queue_rx: tokio::sync::Mutex::new(queue_rx),
-            waiting: Mutex::new(HashMap::new()),
+            outstanding: Mutex::new(HashMap::new()),
+            answers: Mutex::new(Vec::new()),
             init_error: Mutex::new(None),
             error_headers: Mutex::new(Vec::new()),
             extensions: Mutex::new(Vec::new()),
@@ -143,14 +159,59 @@ impl RuntimeApi {
         event: Value,
         timeout: Duration,
     ) -> Result<Invocation, NoAnswer> {
+        let (tx, rx) = oneshot::channel();
+        let request_id = self.enqueue(event, Some(tx));
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(invocation)) => Ok(invocation),
+            _ => {
+                self.state.outstanding.lock().unwrap().remove(&request_id);
+                Err(NoAnswer {
+                    request_id,
+                    waited: timeout,
+                })
+            }
+        }
+    }
+
+    /// Queues every event at once, each under a fresh request id, to be handed out in order;
+    /// their answers are read with [`RuntimeApi::answers`].
+    pub fn queue(&self, events: impl IntoIterator<Item = Value>) {
+        for event in events {
+            self.enqueue(event, None);
+        }
+    }
+
+    /// Waits until `count` answers were posted; fails when the function posts to `/init/error`
+    /// or the answers do not come within a minute.
+    pub async fn wait_for_answers(&self, count: usize) {
+        let waited = tokio::time::timeout(Duration::from_secs(60), async {
+            while self.answers().len() < count && self.init_error().is_none() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok() && self.init_error().is_none(),
+            "answers {:?}, init error {:?}",
+            self.answers(),
+            self.init_error()
+        );
+    }
+
+    /// Every answer and invocation error the function posted, in order.
+    pub fn answers(&self) -> Vec<PostedAnswer> {
+        self.state.answers.lock().unwrap().clone()
+    }
+
+    /// Puts `event` in the queue under a fresh request id, answered to `waiter` if there is one.
+    fn enqueue(&self, event: Value, waiter: Option<oneshot::Sender<Invocation>>) -> String {
         let n = self.state.next_id.fetch_add(1, Ordering::Relaxed);
         let request_id = format!("5e2a7c10-0000-4000-8000-{n:012}");
-        let (tx, rx) = oneshot::channel();
         self.state
-            .waiting
+            .outstanding
             .lock()
             .unwrap()
-            .insert(request_id.clone(), tx);
+            .insert(request_id.clone(), waiter);
         self.state
             .queue_tx
             .send(Queued {
@@ -158,16 +219,7 @@ impl RuntimeApi {
                 event,
             })
             .expect("the queue lives as long as the emulator");
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(invocation)) => Ok(invocation),
-            _ => {
-                self.state.waiting.lock().unwrap().remove(&request_id);
-                Err(NoAnswer {
-                    request_id,
-                    waited: timeout,
-                })
-            }
-        }
+        request_id
     }
 
     /// What the function posted to `/init/error`, if it did.
@@ -232,28 +284,30 @@ async fn handle(
     let route: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     match (&method, route.as_slice()) {
         (&Method::GET, ["invocation", "next"]) => Ok(next(&state).await),
-        (&Method::POST, ["invocation", id, "response"]) => {
-            let id = id.to_string();
-            let body = body_json(req).await;
-            Ok(complete(&state, &id, Invocation::Response(body)))
-        }
-        (&Method::POST, ["invocation", id, "error"]) => {
-            let id = id.to_string();
+        (&Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
+            let (id, kind) = (id.to_string(), kind.to_string());
             let header = function_error_type(&req);
-            let body = body_json(req).await;
-            state.error_headers.lock().unwrap().push(header);
-            Ok(complete(
-                &state,
-                &id,
+            let posted = body_text(req).await;
+            let body = json(&posted);
+            let invocation = if kind == "response" {
+                Invocation::Response(body)
+            } else {
+                state.error_headers.lock().unwrap().push(header);
                 Invocation::Error {
                     error_type: text(&body, "errorType"),
                     message: text(&body, "errorMessage"),
-                },
-            ))
+                }
+            };
+            state.answers.lock().unwrap().push(PostedAnswer {
+                request_id: id.clone(),
+                kind,
+                body: posted,
+            });
+            Ok(complete(&state, &id, invocation))
         }
         (&Method::POST, ["init", "error"]) => {
             let header = function_error_type(&req);
-            let body = body_json(req).await;
+            let body = json(&body_text(req).await);
             *state.init_error.lock().unwrap() = Some(InitError {
                 error_type: text(&body, "errorType"),
                 message: text(&body, "errorMessage"),
@@ -280,7 +334,7 @@ async fn extension(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_owned();
-            let body = body_json(req).await;
+            let body = json(&body_text(req).await);
             let events = body["events"]
                 .as_array()
                 .map(|events| {
@@ -346,11 +400,13 @@ async fn next(state: &State) -> Response<Full<Bytes>> {
     response
 }
 
-/// Hands `invocation` to the test waiting for request `id`.
+/// Marks request `id` answered, handing `invocation` to the test waiting for it if one is.
 fn complete(state: &State, id: &str, invocation: Invocation) -> Response<Full<Bytes>> {
-    match state.waiting.lock().unwrap().remove(id) {
+    match state.outstanding.lock().unwrap().remove(id) {
         Some(waiter) => {
-            let _ = waiter.send(invocation);
+            if let Some(waiter) = waiter {
+                let _ = waiter.send(invocation);
+            }
             status(StatusCode::ACCEPTED)
         }
         // Unknown or already answered: Lambda refuses a second answer as well.
@@ -365,14 +421,17 @@ fn function_error_type(req: &Request<Incoming>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The request body as JSON; a body that is not JSON comes back as a JSON string.
-async fn body_json(req: Request<Incoming>) -> Value {
-    let bytes = match req.into_body().collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) => return Value::String(format!("<unreadable body: {err}>")),
-    };
-    serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+/// The request body as text (lossy UTF-8).
+async fn body_text(req: Request<Incoming>) -> String {
+    match req.into_body().collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(err) => format!("<unreadable body: {err}>"),
+    }
+}
+
+/// A body as JSON; one that is not JSON comes back as a JSON string.
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned()))
 }
 
 fn text(body: &Value, field: &str) -> String {
