@@ -76,6 +76,11 @@ impl<C: ContactStarter> Sender<C> {
         &self.connect
     }
 
+    /// Most Connect calls in flight at once within one invocation.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
         Invocation {

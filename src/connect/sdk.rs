@@ -12,6 +12,7 @@ use aws_sdk_connect::types::{
     ChatMessage, Endpoint, EndpointType, ParticipantDetails, SegmentAttributeValue,
     TemplateAttributes, TemplatedMessageConfig,
 };
+use aws_smithy_http_client::tls;
 
 use super::{ContactId, ContactStarter, StartError};
 use crate::config::SendTimeouts;
@@ -30,8 +31,18 @@ use crate::domain::phone::redact_phone_numbers;
 /// `AWS_MAX_ATTEMPTS` (and the profile's `retry_mode` / `max_attempts`) only when the loader
 /// has none, and the standard mode's default of 3 attempts is what this function wants.
 /// Timeouts are set explicitly because the SDK's defaults have no attempt or operation bound.
+///
+/// The HTTPS client is rustls on ring (trusting the system's roots, as the SDK's default client
+/// does) rather than the default on aws-lc: a smaller binary, and no aws-lc entropy seeding
+/// (~20 ms) in the first call's TLS handshake (see BENCHMARKS.md).
 pub async fn load_client(timeouts: SendTimeouts) -> Client {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(timeouts.connect)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 
 use crate::connect::ContactStarter;
 use crate::domain::{OutboundChat, ValidationError};
@@ -53,13 +54,26 @@ pub async fn handle<C: ContactStarter>(
             .map(|records| run_group(sender, invocation, records));
         join_all(runs).await.into_iter().flatten().collect()
     } else {
-        let runs = event.records.iter().map(|record| async move {
-            let outcome = sender
-                .process(invocation, label(record), decode(sender, record))
-                .await;
-            failed_id(record, &outcome)
-        });
-        join_all(runs).await.into_iter().flatten().collect()
+        // No more records under way than the invocation may have in flight anyway: a batch of
+        // 10,000 then holds a few request futures at a time, not 10,000 (and its peak memory
+        // stays near the event's own size). The failures keep the records' order.
+        let runs = event
+            .records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| async move {
+                let outcome = sender
+                    .process(invocation, label(record), decode(sender, record))
+                    .await;
+                failed_id(record, &outcome).map(|id| (index, id))
+            });
+        let mut failed: Vec<(usize, String)> = stream::iter(runs)
+            .buffer_unordered(sender.max_in_flight())
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        failed.sort_unstable_by_key(|(index, _)| *index);
+        failed.into_iter().map(|(_, id)| id).collect()
     };
 
     let mut response = SqsBatchResponse::default();
