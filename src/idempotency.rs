@@ -49,8 +49,13 @@ impl DeliveryIdentity<'_> {
                 )
             }
         };
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(source.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let mut hex = String::with_capacity(2 * digest.len());
+        for byte in digest {
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
         ClientToken::parse(&hex).expect("a 64-character hex digest is a valid token")
     }
 }
@@ -58,6 +63,20 @@ impl DeliveryIdentity<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_the_lowercase_hex_sha256_of_the_namespaced_identity() {
+        // Pinned: a message redelivered after a deployment must get the token it got before.
+        let token = DeliveryIdentity::Sqs {
+            queue_arn: "arn:q",
+            message_id: "m-1",
+        }
+        .client_token();
+        assert_eq!(
+            token.as_str(),
+            "874ccaad2cd40f866a36db50b87f1f8b5bb7931322a451a3f92e41a6cb0bad64"
+        );
+    }
 
     #[test]
     fn the_same_delivery_always_gets_the_same_token() {

@@ -18,7 +18,7 @@
 //!                               outcome::Outcome ──► the trigger's answer
 //! ```
 //!
-//! `main.rs` only wires: configuration, the SDK client, the runtime.
+//! `main.rs` only wires: logging, shutdown handling, configuration, the SDK client, the runtime.
 
 pub mod config;
 pub mod connect;
@@ -30,6 +30,7 @@ pub mod outcome;
 pub mod pacing;
 pub mod request;
 pub mod send;
+pub mod shutdown;
 pub mod telemetry;
 pub mod triggers;
 

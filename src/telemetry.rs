@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::tracing::Subscriber;
-use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use lambda_runtime::tracing::subscriber::filter::{LevelFilter, Targets};
 use lambda_runtime::tracing::subscriber::fmt::{self, MakeWriter};
 use lambda_runtime::tracing::subscriber::layer::{Layer, SubscriberExt};
 use lambda_runtime::tracing::subscriber::registry::Registry;
@@ -90,11 +90,25 @@ where
     let cap = Targets::new()
         .with_default(DEPENDENCY_MAX_LEVEL)
         .with_target(OWN_TARGET, LevelFilter::TRACE);
-    let filter =
-        EnvFilter::builder().parse_lossy(format!("{},{}", settings.level, settings.directives));
+    // `Targets`, not `EnvFilter`: `target=level` directives are all a Lambda's log settings
+    // need, and `EnvFilter`'s span and field matching brings a regex engine (~190 kB of the
+    // binary). A directive that does not parse is skipped, as `EnvFilter` skips it.
+    let filter = Targets::new()
+        .with_default(settings.level)
+        .with_targets(
+            settings
+                .directives
+                .split(',')
+                .filter_map(|directive| directive.parse::<Targets>().ok())
+                .flatten(),
+        );
     let lines = fmt::layer().with_target(false).without_time();
     let lines = if settings.json {
-        lines.json().with_writer(writer).boxed()
+        // No `spans` list: the function's own lines sit directly in the invocation span, which
+        // `span` carries (with `requestId`); the list repeated it in every line, which is more
+        // bytes ingested and billed by CloudWatch Logs and one more JSON parse per line. The
+        // SDK's DEBUG lines show their innermost span only.
+        lines.json().with_span_list(false).with_writer(writer).boxed()
     } else {
         lines.with_writer(writer).boxed()
     };
@@ -459,6 +473,31 @@ mod tests {
         assert!(!text.contains("response body"), "{text}");
         assert!(text.contains("beginning attempt #1"), "{text}");
         assert!(text.contains("own trace line"), "{text}");
+    }
+
+    #[test]
+    fn directives_set_their_targets_level_and_a_bad_one_is_skipped() {
+        let settings = LogSettings {
+            json: false,
+            level: LevelFilter::INFO,
+            directives: "hyper=warn,aws_config=loud,outbound_chat::send=debug".into(),
+        };
+        let buffer = Buffer::default();
+        tracing::subscriber::with_default(log_subscriber(&settings, buffer.clone()), || {
+            tracing::info!(target: "hyper::client", "hyper info");
+            tracing::warn!(target: "hyper::client", "hyper warning");
+            tracing::info!(target: "aws_config::meta", "aws_config info");
+            tracing::debug!(target: "aws_config::meta", "aws_config debug");
+            tracing::debug!(target: "outbound_chat::send", "send debug");
+            tracing::debug!(target: "outbound_chat::dispatch", "dispatch debug");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("hyper info"), "{text}");
+        assert!(text.contains("hyper warning"), "{text}");
+        assert!(text.contains("aws_config info"), "{text}");
+        assert!(!text.contains("aws_config debug"), "{text}");
+        assert!(text.contains("send debug"), "{text}");
+        assert!(!text.contains("dispatch debug"), "{text}");
     }
 
     #[test]

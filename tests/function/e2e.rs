@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{RunningFunction, lambda_environment};
 use crate::helpers::{sample_event, sample_event_names};
-use crate::runtime_api::{Invocation, RuntimeApi};
+use crate::runtime_api::{Extension, Invocation, RuntimeApi};
 
 /// The function as the tests run it: JSON logs at INFO, pointed at `api` and at `sim`, with
 /// the test configuration changed by `overrides`.
@@ -237,11 +237,17 @@ async fn every_sample_event_gets_its_answer_from_the_compiled_function() {
     assert_eq!(summary.invalid, 0, "{summary}");
     assert!(api.error_headers().is_empty());
     assert_eq!(api.init_error(), None);
-    // Extensions (the graceful-shutdown helper) must register before the runtime's first poll.
+    // The graceful-shutdown extension registers before the runtime's first poll, subscribes to
+    // nothing, and polls its events (Lambda ends the init phase only then).
     let extensions = api.extensions();
-    assert!(
-        extensions.iter().all(|e| e.before_first_poll),
-        "an extension registered after the first poll: {extensions:?}"
+    assert_eq!(
+        extensions,
+        vec![Extension {
+            name: outbound_chat::shutdown::EXTENSION_NAME.to_owned(),
+            events: vec![],
+            before_first_poll: true,
+            polls_events: true,
+        }]
     );
 
     assert_eq!(function.stderr(), "", "nothing is written to stderr");

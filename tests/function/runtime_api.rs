@@ -6,10 +6,10 @@
 //! `GET /2018-06-01/runtime/invocation/next` (blocks until an event is queued),
 //! `POST /2018-06-01/runtime/invocation/{id}/response`,
 //! `POST /2018-06-01/runtime/invocation/{id}/error` and `POST /2018-06-01/runtime/init/error`.
-//! Lambda's Extensions API shares the address, and `lambda_runtime`'s graceful-shutdown helper
-//! registers an extension through it, so `POST /2020-01-01/extension/register` is answered too
-//! (and `GET /2020-01-01/extension/event/next` waits forever: no event is ever sent). Anything
-//! else is answered 404.
+//! Lambda's Extensions API shares the address, and the function registers its graceful-shutdown
+//! extension through it, so `POST /2020-01-01/extension/register` is answered too, and
+//! `GET /2020-01-01/extension/event/next` is recorded and waits forever (no event is ever
+//! sent). Anything else is answered 404.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -64,6 +64,9 @@ pub struct Extension {
     pub events: Vec<String>,
     /// Whether it registered before the runtime's first `/invocation/next`, as Lambda requires.
     pub before_first_poll: bool,
+    /// Whether it then polled `/extension/event/next` with its identifier, which Lambda waits
+    /// for before ending the init phase.
+    pub polls_events: bool,
 }
 
 /// One answer the function posted to `/invocation/{id}/response` or `/invocation/{id}/error`,
@@ -350,6 +353,7 @@ async fn extension(
                 name,
                 events,
                 before_first_poll: state.polls.load(Ordering::Relaxed) == 0,
+                polls_events: false,
             });
             let body = serde_json::json!({
                 "functionName": "outbound-chat",
@@ -363,7 +367,22 @@ async fn extension(
             );
             response
         }
-        (&Method::GET, "/event/next") => std::future::pending().await,
+        (&Method::GET, "/event/next") => {
+            let identifier = req
+                .headers()
+                .get("lambda-extension-identifier")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|id| id.strip_prefix("ext-"))
+                .and_then(|n| n.parse::<usize>().ok());
+            let Some(index) = identifier.and_then(|n| n.checked_sub(1)) else {
+                return status(StatusCode::FORBIDDEN);
+            };
+            match state.extensions.lock().unwrap().get_mut(index) {
+                Some(extension) => extension.polls_events = true,
+                None => return status(StatusCode::FORBIDDEN),
+            }
+            std::future::pending().await
+        }
         _ => status(StatusCode::NOT_FOUND),
     }
 }
