@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
 use lambda_runtime::{Context, LambdaEvent};
+use outbound_chat::connect::client_settings::ClientSettings;
 use outbound_chat::connect::sdk::load_client;
 use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
@@ -100,7 +101,7 @@ async fn run(
     // The function exactly as `main.rs` wires it.
     let config = Config::from_env()?;
     let function = Function::new(
-        SdkContactStarter::new(load_client(config.timeouts).await),
+        SdkContactStarter::new(load_client(&ClientSettings::from_env()?, config.timeouts)),
         &config,
     );
 

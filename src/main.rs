@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use outbound_chat::connect::client_settings::ClientSettings;
 use outbound_chat::connect::sdk::load_client;
 use outbound_chat::shutdown;
 use outbound_chat::telemetry::{self, LogSettings};
@@ -20,9 +21,11 @@ async fn main() -> Result<(), Error> {
     shutdown::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
-    let config = Config::from_env().inspect_err(|err| {
-        tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
-    })?;
+    let (config, client_settings) = Config::from_env()
+        .and_then(|config| Ok((config, ClientSettings::from_env()?)))
+        .inspect_err(|err| {
+            tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
+        })?;
     // Outside Lambda (a local emulator without the Extensions API) the function goes on
     // without it; `listen` still handles the signals.
     if let Err(problem) = shutdown::register_with_lambda(shutdown::REGISTRATION_WAIT).await {
@@ -31,7 +34,7 @@ async fn main() -> Result<(), Error> {
             "no shutdown extension registered (expected outside Lambda): Lambda may end this environment without SIGTERM"
         );
     }
-    let connect = SdkContactStarter::new(load_client(config.timeouts).await);
+    let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
     let function = Arc::new(Function::new(connect, &config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -93,22 +93,24 @@ where
     // `Targets`, not `EnvFilter`: `target=level` directives are all a Lambda's log settings
     // need, and `EnvFilter`'s span and field matching brings a regex engine (~190 kB of the
     // binary). A directive that does not parse is skipped, as `EnvFilter` skips it.
-    let filter = Targets::new()
-        .with_default(settings.level)
-        .with_targets(
-            settings
-                .directives
-                .split(',')
-                .filter_map(|directive| directive.parse::<Targets>().ok())
-                .flatten(),
-        );
+    let filter = Targets::new().with_default(settings.level).with_targets(
+        settings
+            .directives
+            .split(',')
+            .filter_map(|directive| directive.parse::<Targets>().ok())
+            .flatten(),
+    );
     let lines = fmt::layer().with_target(false).without_time();
     let lines = if settings.json {
         // No `spans` list: the function's own lines sit directly in the invocation span, which
         // `span` carries (with `requestId`); the list repeated it in every line, which is more
         // bytes ingested and billed by CloudWatch Logs and one more JSON parse per line. The
         // SDK's DEBUG lines show their innermost span only.
-        lines.json().with_span_list(false).with_writer(writer).boxed()
+        lines
+            .json()
+            .with_span_list(false)
+            .with_writer(writer)
+            .boxed()
     } else {
         lines.with_writer(writer).boxed()
     };

@@ -1,6 +1,8 @@
 //! The Connect port: the one capability the function needs from Amazon Connect, and the
-//! classification of its failures. The SDK adapter lives in [`sdk`]; tests use fakes.
+//! classification of its failures. The SDK adapter lives in [`sdk`], its settings in
+//! [`client_settings`]; tests use fakes.
 
+pub mod client_settings;
 pub mod sdk;
 
 use std::fmt;

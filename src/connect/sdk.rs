@@ -1,11 +1,11 @@
 //! The Connect port over aws-sdk-connect: builds `StartOutboundChatContact` from a validated
 //! chat, and classifies every SDK error in this one place.
 
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::interceptors::InterceptorContext;
 use aws_sdk_connect::config::retry::{ClassifyRetry, RetryAction};
+use aws_sdk_connect::config::timeout::TimeoutConfig;
+use aws_sdk_connect::config::{BehaviorVersion, Region};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
 use aws_sdk_connect::types::{
@@ -14,6 +14,7 @@ use aws_sdk_connect::types::{
 };
 use aws_smithy_http_client::tls;
 
+use super::client_settings::ClientSettings;
 use super::{ContactId, ContactStarter, StartError};
 use crate::config::SendTimeouts;
 use crate::domain::OutboundChat;
@@ -21,27 +22,28 @@ use crate::domain::attributes::{SUBTYPE_KEY, SegmentValue};
 use crate::domain::message::InitialMessage;
 use crate::domain::phone::redact_phone_numbers;
 
-/// Builds the Connect client the way the function runs it: region, credentials and endpoint
-/// from the standard AWS sources (`AWS_ENDPOINT_URL_CONNECT` points it at a local Connect);
-/// retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
-/// `AWS_MAX_ATTEMPTS` say otherwise; timeouts from [`SendTimeouts`], so that no call outlives
+/// Builds the Connect client the way the function runs it: region, credentials, endpoint and
+/// retry settings from [`ClientSettings`] (`AWS_ENDPOINT_URL_CONNECT` points it at a local
+/// Connect; retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
+/// `AWS_MAX_ATTEMPTS` say otherwise); timeouts from [`SendTimeouts`], so that no call outlives
 /// the invocation.
-///
-/// No retry configuration is set here on purpose: aws-config reads `AWS_RETRY_MODE`,
-/// `AWS_MAX_ATTEMPTS` (and the profile's `retry_mode` / `max_attempts`) only when the loader
-/// has none, and the standard mode's default of 3 attempts is what this function wants.
-/// Timeouts are set explicitly because the SDK's defaults have no attempt or operation bound.
 ///
 /// The HTTPS client is rustls on ring (trusting the system's roots, as the SDK's default client
 /// does) rather than the default on aws-lc: a smaller binary, and no aws-lc entropy seeding
 /// (~20 ms) in the first call's TLS handshake (see BENCHMARKS.md).
-pub async fn load_client(timeouts: SendTimeouts) -> Client {
+pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+    let mut config = aws_sdk_connect::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .credentials_provider(settings.credentials.clone())
+        .use_fips(settings.use_fips)
+        .use_dual_stack(settings.use_dual_stack)
+        .retry_config(settings.retry.clone())
         .http_client(https)
         .timeout_config(
             TimeoutConfig::builder()
@@ -49,10 +51,14 @@ pub async fn load_client(timeouts: SendTimeouts) -> Client {
                 .operation_attempt_timeout(timeouts.attempt)
                 .operation_timeout(timeouts.operation)
                 .build(),
-        )
-        .load()
-        .await;
-    Client::new(&sdk_config)
+        );
+    if let Some(url) = &settings.endpoint_url {
+        config = config.endpoint_url(url);
+    }
+    if let Some(app_name) = &settings.app_name {
+        config = config.app_name(app_name.clone());
+    }
+    Client::from_conf(config.build())
 }
 
 /// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's
@@ -280,57 +286,37 @@ pub fn classify(err: SdkError<ApiError>) -> StartError {
 mod tests {
     use super::*;
 
-    const CHILD: &str = "OUTBOUND_CHAT_RETRY_CHECK";
-    const TEST: &str =
-        "connect::sdk::tests::load_client_takes_its_retry_mode_and_attempts_from_the_aws_variables";
-
-    /// The variables are process-wide, and changing them under other tests is a race: each case
-    /// runs in a child process of this test binary, which checks what `load_client` built.
-    #[tokio::test]
-    async fn load_client_takes_its_retry_mode_and_attempts_from_the_aws_variables() {
-        if let Ok(expected) = std::env::var(CHILD) {
-            let client = load_client(SendTimeouts::default()).await;
-            let config = SdkContactStarter::new(client).client.config().clone();
-            let retry = config.retry_config().expect("retry config");
-            assert_eq!(
-                format!("{:?} {}", retry.mode(), retry.max_attempts()),
-                expected
-            );
-            let timeouts = config.timeout_config().expect("timeout config");
-            let defaults = SendTimeouts::default();
-            assert_eq!(timeouts.connect_timeout(), Some(defaults.connect));
-            assert_eq!(timeouts.operation_attempt_timeout(), Some(defaults.attempt));
-            assert_eq!(timeouts.operation_timeout(), Some(defaults.operation));
-            return;
-        }
-        let cases: [(&[(&str, &str)], &str); 2] = [
-            (&[], "Standard 3"),
-            (
-                &[("AWS_MAX_ATTEMPTS", "5"), ("AWS_RETRY_MODE", "adaptive")],
-                "Adaptive 5",
-            ),
-        ];
-        for (vars, expected) in cases {
-            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
-            child
-                .args(["--exact", TEST, "--test-threads", "1"])
-                .env(CHILD, expected)
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_CONFIG_FILE", "/nonexistent/outbound-chat-test")
-                .env(
-                    "AWS_SHARED_CREDENTIALS_FILE",
-                    "/nonexistent/outbound-chat-test",
-                )
-                .env_remove("AWS_MAX_ATTEMPTS")
-                .env_remove("AWS_RETRY_MODE")
-                .envs(vars.iter().copied());
-            let output = child.output().expect("the test binary runs");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                output.status.success() && stdout.contains("1 passed"),
-                "{expected}: {stdout}{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+    #[test]
+    fn the_client_gets_the_settings_retries_and_timeouts_it_was_given() {
+        let settings = ClientSettings::from_lookup(|name| {
+            let value = match name {
+                "AWS_REGION" => "eu-west-2",
+                "AWS_ACCESS_KEY_ID" => "ASIAEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY" => "secret",
+                "AWS_MAX_ATTEMPTS" => "5",
+                "AWS_RETRY_MODE" => "adaptive",
+                "AWS_SDK_UA_APP_ID" => "reminders",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .unwrap();
+        let defaults = SendTimeouts::default();
+        let client = load_client(&settings, defaults);
+        let config = SdkContactStarter::new(client).client.config().clone();
+        assert_eq!(config.region().map(Region::as_ref), Some("eu-west-2"));
+        let retry = config.retry_config().expect("retry config");
+        assert_eq!(
+            format!("{:?} {}", retry.mode(), retry.max_attempts()),
+            "Adaptive 5"
+        );
+        let timeouts = config.timeout_config().expect("timeout config");
+        assert_eq!(timeouts.connect_timeout(), Some(defaults.connect));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(defaults.attempt));
+        assert_eq!(timeouts.operation_timeout(), Some(defaults.operation));
+        assert_eq!(
+            config.app_name().map(ToString::to_string).as_deref(),
+            Some("reminders")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The benchmark's floor: the least a Rust Lambda function that calls Connect must do. At init
-//! it builds aws-config and the Connect client (the same crates, features and client set-up as
-//! `bootstrap`: the function's own `load_client`), then polls the Runtime API; for each event it makes one bare `StartOutboundChatContact`
-//! call per SQS record (a fixed valid request, at most 10 in flight) and answers `{}`.
+//! it loads aws-config and builds the Connect client on it (the SDK crates and features of
+//! `bootstrap`, its HTTPS client on rustls and ring, its timeouts), then polls the Runtime API;
+//! for each event it makes one bare `StartOutboundChatContact` call per SQS record (a fixed
+//! valid request, at most 10 in flight) and answers `{}`. (`bootstrap` itself reads its client
+//! settings from the environment without aws-config.)
 //!
 //! `floor --probe` instead times, in a fresh process, the one-time costs of the SDK's TLS stack
 //! (the crypto library's first random bytes, and loading the trust store named by
@@ -13,12 +15,14 @@
 use std::fmt;
 use std::time::Instant;
 
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_connect::Client;
 use aws_sdk_connect::types::{ChatMessage, Endpoint, EndpointType, SegmentAttributeValue};
+use aws_smithy_http_client::tls;
 use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use outbound_chat::config::SendTimeouts;
-use outbound_chat::connect::sdk::load_client;
 use ring::rand::SecureRandom;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -26,6 +30,28 @@ use serde_json::{Value, json};
 
 /// At most this many calls in flight, as the function's default `MAX_IN_FLIGHT`.
 const IN_FLIGHT: usize = 10;
+
+/// The SDK client as the standard way builds it: aws-config's default sources, with the
+/// function's HTTPS client and timeouts.
+async fn load_client(timeouts: SendTimeouts) -> Client {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .load()
+        .await;
+    Client::new(&sdk_config)
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
