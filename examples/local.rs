@@ -19,6 +19,7 @@ use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use outbound_chat::connect::client_settings::ClientSettings;
 use outbound_chat::connect::sdk::load_client;
+use outbound_chat::log_output::CoalescedStdout;
 use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
@@ -92,7 +93,7 @@ async fn run(
     simulator_addr: Option<SocketAddr>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // The function's own log set-up: same format, levels and personal-data caps as in Lambda.
-    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), std::io::stdout);
+    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
     let simulator = match simulator_addr {
         Some(addr) => Some(Simulator::start_on(addr, SimulatorConfig::default()).await?),

@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod handler;
 pub mod idempotency;
+pub mod log_output;
 pub mod outcome;
 pub mod pacing;
 pub mod request;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use outbound_chat::connect::client_settings::ClientSettings;
 use outbound_chat::connect::sdk::load_client;
+use outbound_chat::log_output::{self, CoalescedStdout};
 use outbound_chat::shutdown;
 use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
@@ -16,7 +17,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), std::io::stdout);
+    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
     shutdown::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
@@ -37,9 +38,12 @@ async fn main() -> Result<(), Error> {
     let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
     let function = Arc::new(Function::new(connect, &config));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    let ended = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let function = Arc::clone(&function);
         async move { function.handle_lambda(event).await }
     }))
-    .await
+    .await;
+    // The runtime gave up (its API failed): what it logged on the way out is still gathered.
+    log_output::STDOUT.flush();
+    ended
 }

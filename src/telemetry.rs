@@ -19,6 +19,7 @@ use lambda_runtime::tracing::subscriber::registry::Registry;
 use serde_json::{Map, Value, json};
 
 use crate::domain::Channel;
+use crate::log_output;
 use crate::outcome::{Failure, Outcome};
 use crate::send::{Invocation, RequestLabel};
 
@@ -290,7 +291,9 @@ pub fn record_outcome(
     }
 }
 
-/// Logs the invocation's summary line and publishes its metric documents.
+/// Logs the invocation's summary line, publishes its metric documents, and writes out every
+/// line the invocation gathered: the answer goes next, and Lambda may freeze the environment
+/// right after it.
 pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     let tally = invocation.tally.lock().expect("tally lock");
     let (started, failed) = tally.totals();
@@ -307,6 +310,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         "invocation summary"
     );
     publish(tally.metric_documents(namespace, invocation.trigger, SystemTime::now()));
+    log_output::STDOUT.flush();
 }
 
 tokio::task_local! {
@@ -326,19 +330,18 @@ pub async fn capture_metrics<F: Future>(future: F) -> (F::Output, Vec<Value>) {
         .await
 }
 
-/// Prints each document as one line on standard output, where the Lambda log pipeline reads
-/// EMF, and flushes at once so that a frozen or ending environment loses none.
+/// Puts each document as one line on standard output, where the Lambda log pipeline reads EMF,
+/// with the invocation's log lines ([`finish_invocation`] then writes them all).
 fn publish(documents: Vec<Value>) {
     if CAPTURED_METRICS.try_with(|_| ()).is_ok() {
         CAPTURED_METRICS.with(|captured| captured.borrow_mut().extend(documents));
         return;
     }
-    let mut out = std::io::stdout().lock();
+    let mut lines = Vec::new();
     for document in documents {
-        // Nothing useful can be done about a closed standard output; the answer still matters.
-        let _ = writeln!(out, "{document}");
+        let _ = writeln!(lines, "{document}");
     }
-    let _ = out.flush();
+    log_output::STDOUT.append(&lines, false);
 }
 
 /// The message of the line logged when the function shuts down.
@@ -351,6 +354,7 @@ pub fn shut_down(signal: &str) {
     if !DONE.swap(true, Ordering::SeqCst) {
         tracing::info!(signal, "{SHUTDOWN_MESSAGE}");
     }
+    log_output::STDOUT.flush();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
 }
