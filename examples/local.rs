@@ -26,22 +26,6 @@ use serde_json::Value;
 
 /// Configuration used against the simulator when the environment sets none.
 const SIMULATED_DEFAULTS: &[(&str, &str)] = &[
-    (
-        "CONNECT_INSTANCE_ID",
-        "8f4a2c1e-0000-4000-8000-000000000001",
-    ),
-    (
-        "CONNECT_CONTACT_FLOW_ID",
-        "5b1e9d3a-0000-4000-8000-000000000002",
-    ),
-    (
-        "SMS_SOURCE_PHONE_NUMBER_ARN",
-        "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f",
-    ),
-    (
-        "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
-        "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
-    ),
     ("AWS_REGION", "us-east-1"),
     ("AWS_ACCESS_KEY_ID", "AKIDLOCALEXAMPLE"),
     ("AWS_SECRET_ACCESS_KEY", "local-secret"),
@@ -70,7 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let endpoint = format!("http://{addr}");
         let mut vars: Vec<(&str, String)> = vec![("AWS_ENDPOINT_URL_CONNECT", endpoint)];
-        for (name, value) in SIMULATED_DEFAULTS {
+        let sample_instance = connect_simulator::sample::FUNCTION_VARIABLES;
+        for (name, value) in SIMULATED_DEFAULTS.iter().chain(&sample_instance) {
             if std::env::var_os(name).is_none() {
                 vars.push((name, value.to_string()));
             }

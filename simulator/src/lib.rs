@@ -25,6 +25,7 @@ mod handler;
 mod journal;
 mod rng;
 mod running;
+pub mod sample;
 mod server;
 mod validate;
 

@@ -11,24 +11,11 @@ use outbound_chat::{Config, ContactId, ContactStarter, Function, FunctionError, 
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub const SMS_ARN: &str =
-    "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f";
-pub const WHATSAPP_ARN: &str =
-    "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+pub const SMS_ARN: &str = connect_simulator::sample::SMS_SOURCE_ARN;
+pub const WHATSAPP_ARN: &str = connect_simulator::sample::WHATSAPP_SOURCE_ARN;
 
 /// The variables the function requires, as the tests set them (in process and for the binary).
-pub const FUNCTION_CONFIG: [(&str, &str); 4] = [
-    (
-        "CONNECT_INSTANCE_ID",
-        "8f4a2c1e-0000-4000-8000-000000000001",
-    ),
-    (
-        "CONNECT_CONTACT_FLOW_ID",
-        "5b1e9d3a-0000-4000-8000-000000000002",
-    ),
-    ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
-    ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
-];
+pub const FUNCTION_CONFIG: [(&str, &str); 4] = connect_simulator::sample::FUNCTION_VARIABLES;
 
 /// The configuration the tests run with: every default set.
 pub fn test_config() -> Config {

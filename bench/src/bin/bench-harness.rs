@@ -37,11 +37,6 @@ const LARGE_INVOCATION_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a process may take to reach its first poll.
 const INIT_LIMIT: Duration = Duration::from_secs(10);
 
-const SMS_ARN: &str =
-    "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f";
-const WHATSAPP_ARN: &str =
-    "arn:aws:connect:us-east-1:123456789012:phone-number/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
-
 /// Bytes in the report's MB.
 const MB: u64 = 1_000_000;
 
@@ -244,19 +239,10 @@ impl Bench {
             ("TZ", ":UTC"),
             ("LANG", "en_US.UTF-8"),
             ("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            (
-                "CONNECT_INSTANCE_ID",
-                "8f4a2c1e-0000-4000-8000-000000000001",
-            ),
-            (
-                "CONNECT_CONTACT_FLOW_ID",
-                "5b1e9d3a-0000-4000-8000-000000000002",
-            ),
-            ("SMS_SOURCE_PHONE_NUMBER_ARN", SMS_ARN),
-            ("WHATSAPP_SOURCE_PHONE_NUMBER_ARN", WHATSAPP_ARN),
             ("MAX_IN_FLIGHT", "10"),
         ]
         .iter()
+        .chain(&connect_simulator::sample::FUNCTION_VARIABLES)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let overrides = extra.iter().map(|(k, v)| (k.to_string(), v.to_string()));
