@@ -3,8 +3,8 @@
 //! (endpoint, FIPS, dual-stack, retry mode and attempts, app id).
 //!
 //! Read here rather than through aws-config: in Lambda every one of them is an environment
-//! variable, and aws-config's other sources (profile files, SSO, web identity and STS,
-//! the container and instance metadata endpoints) would add ~0.4 MB to the binary and file
+//! variable, and aws-config's other sources (profile files, web identity and STS,
+//! the container and instance metadata endpoints) would add ~1 MB to the binary and file
 //! reads to the cold start without ever being used. See BENCHMARKS.md.
 
 use aws_sdk_connect::config::retry::{RetryConfig, RetryMode};
