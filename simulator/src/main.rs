@@ -91,6 +91,22 @@ fn probability(flag: &str, value: &str) -> Result<f64, CliError> {
     }
 }
 
+/// Every flag that takes a value.
+const FLAGS: [&str; 12] = [
+    "--host",
+    "--port",
+    "--seed",
+    "--latency-ms",
+    "--jitter-ms",
+    "--rate",
+    "--burst",
+    "--max-active-chats",
+    "--internal-error-before",
+    "--internal-error-after",
+    "--drop-before",
+    "--drop-after",
+];
+
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli, CliError> {
     let mut cli = Cli {
         host: "127.0.0.1".to_owned(),
@@ -109,20 +125,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli, CliError> {
             }
             _ => (arg.clone(), None),
         };
-        const FLAGS: [&str; 12] = [
-            "--host",
-            "--port",
-            "--seed",
-            "--latency-ms",
-            "--jitter-ms",
-            "--rate",
-            "--burst",
-            "--max-active-chats",
-            "--internal-error-before",
-            "--internal-error-after",
-            "--drop-before",
-            "--drop-after",
-        ];
         if !FLAGS.contains(&flag.as_str()) {
             return Err(CliError::Unknown(arg));
         }
@@ -360,21 +362,7 @@ mod tests {
 
     #[test]
     fn the_help_documents_every_flag() {
-        for flag in [
-            "--host",
-            "--port",
-            "--seed",
-            "--latency-ms",
-            "--jitter-ms",
-            "--rate",
-            "--burst",
-            "--max-active-chats",
-            "--internal-error-before",
-            "--internal-error-after",
-            "--drop-before",
-            "--drop-after",
-            "--help",
-        ] {
+        for flag in FLAGS.iter().chain(&["--help"]) {
             assert!(USAGE.contains(flag), "{flag}");
         }
     }

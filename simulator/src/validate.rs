@@ -157,6 +157,34 @@ fn check_length(p: &mut Problems, path: &str, s: &str, min: usize, max: usize) -
     }
 }
 
+/// A member of one JSON type, picked out by `as_type`; reports it when required and missing,
+/// or present with another type (`expected` names the type: "a string").
+fn typed_member<'a, T>(
+    p: &mut Problems,
+    obj: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+    presence: Presence,
+    expected: &str,
+    as_type: fn(&'a Value) -> Option<T>,
+) -> Option<T> {
+    match member(obj, name) {
+        None => {
+            if presence == Presence::Required {
+                p.add(path, "is required");
+            }
+            None
+        }
+        Some(value) => {
+            let typed = as_type(value);
+            if typed.is_none() {
+                p.add(path, format!("must be {expected}"));
+            }
+            typed
+        }
+    }
+}
+
 /// A string member with a length range; returns it when present, a string, and of valid length.
 fn string<'a>(
     p: &mut Problems,
@@ -168,19 +196,8 @@ fn string<'a>(
     max: usize,
 ) -> Option<&'a str> {
     let path = path(parent, name);
-    match member(obj, name) {
-        None => {
-            if presence == Presence::Required {
-                p.add(&path, "is required");
-            }
-            None
-        }
-        Some(Value::String(s)) => check_length(p, &path, s, min, max).then_some(s.as_str()),
-        Some(_) => {
-            p.add(&path, "must be a string");
-            None
-        }
-    }
+    let s = typed_member(p, obj, &path, name, presence, "a string", Value::as_str)?;
+    check_length(p, &path, s, min, max).then_some(s)
 }
 
 /// An object member; returns it when present and an object.
@@ -192,19 +209,7 @@ fn object<'a>(
     presence: Presence,
 ) -> Option<&'a Map<String, Value>> {
     let path = path(parent, name);
-    match member(obj, name) {
-        None => {
-            if presence == Presence::Required {
-                p.add(&path, "is required");
-            }
-            None
-        }
-        Some(Value::Object(o)) => Some(o),
-        Some(_) => {
-            p.add(&path, "must be an object");
-            None
-        }
-    }
+    typed_member(p, obj, &path, name, presence, "an object", Value::as_object)
 }
 
 /// An enum-valued string member; names the allowed values but echoes the bad one only when short
