@@ -8,7 +8,8 @@
 //! mid-invocation loses at most the lines of the turn it was in. ERROR lines, lines logged
 //! outside a tokio runtime, and a gathering past [`MAX_PENDING`] are written at once;
 //! [`Coalescer::flush`] runs at the end of every invocation (before its answer: Lambda may
-//! freeze the environment right after) and at shutdown.
+//! freeze the environment right after), at shutdown, before a panic's message, and in `main`
+//! once the runtime is gone (a task spawned while it shuts down never runs).
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -33,6 +34,9 @@ fn write_to_stdout(bytes: &[u8]) {
 /// Gathers lines and writes them in one piece to `sink`.
 pub struct Coalescer {
     pending: Mutex<Vec<u8>>,
+    /// Held from taking the pending lines to writing them, so that two flushes on two threads
+    /// cannot write their lines out of order. (The sink must not log.)
+    writing: Mutex<()>,
     flush_scheduled: AtomicBool,
     sink: fn(&[u8]),
 }
@@ -41,6 +45,7 @@ impl Coalescer {
     pub const fn new(sink: fn(&[u8])) -> Self {
         Self {
             pending: Mutex::new(Vec::new()),
+            writing: Mutex::new(()),
             flush_scheduled: AtomicBool::new(false),
             sink,
         }
@@ -67,12 +72,24 @@ impl Coalescer {
 
     /// Writes everything gathered so far.
     pub fn flush(&self) {
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         self.flush_scheduled.store(false, Ordering::Release);
         let lines = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         if !lines.is_empty() {
             (self.sink)(&lines);
         }
     }
+}
+
+/// Writes the gathered lines before a panic's message, so that the lines that led to the panic
+/// come first, and none is lost should the panic end the process (a panic in `main` drops the
+/// runtime, and with it the task that would have written them).
+pub fn flush_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        STDOUT.flush();
+        report(info);
+    }));
 }
 
 /// The log subscriber's writer over [`STDOUT`].

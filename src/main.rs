@@ -15,10 +15,21 @@ use outbound_chat::telemetry::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    log_output::flush_on_panic();
     let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let ended = runtime.block_on(run());
+    // Lines logged while the runtime shut down were gathered for a task that never ran.
+    drop(runtime);
+    log_output::STDOUT.flush();
+    ended
+}
+
+async fn run() -> Result<(), Error> {
     shutdown::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
@@ -29,7 +40,12 @@ async fn main() -> Result<(), Error> {
         })?;
     // Outside Lambda (a local emulator without the Extensions API) the function goes on
     // without it; `listen` still handles the signals.
-    if let Err(problem) = shutdown::register_with_lambda(shutdown::REGISTRATION_WAIT).await {
+    if let Err(problem) = shutdown::register_with_lambda(
+        std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
+        shutdown::REGISTRATION_WAIT,
+    )
+    .await
+    {
         tracing::warn!(
             problem = %problem,
             "no shutdown extension registered (expected outside Lambda): Lambda may end this environment without SIGTERM"
@@ -38,12 +54,9 @@ async fn main() -> Result<(), Error> {
     let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
     let function = Arc::new(Function::new(connect, &config));
-    let ended = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let function = Arc::clone(&function);
         async move { function.handle_lambda(event).await }
     }))
-    .await;
-    // The runtime gave up (its API failed): what it logged on the way out is still gathered.
-    log_output::STDOUT.flush();
-    ended
+    .await
 }

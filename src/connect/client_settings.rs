@@ -90,10 +90,11 @@ impl ClientSettings {
         } else {
             let named = |name: &'static str| get(name).map(|url| (name, url));
             match named("AWS_ENDPOINT_URL_CONNECT").or_else(|| named("AWS_ENDPOINT_URL")) {
-                Some((name, url))
-                    if !(url.starts_with("http://") || url.starts_with("https://")) =>
-                {
-                    return Err(error(name, "must be an http:// or https:// URL".into()));
+                Some((name, url)) if !is_http_url(&url) => {
+                    return Err(error(
+                        name,
+                        "must be an http:// or https:// URL with a host".into(),
+                    ));
                 }
                 found => found.map(|(_, url)| url),
             }
@@ -148,6 +149,16 @@ impl ClientSettings {
             app_name,
         })
     }
+}
+
+/// `http://host...` or `https://host...`, the scheme in any case.
+fn is_http_url(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        && !host.is_empty()
 }
 
 fn error(variable: &'static str, problem: String) -> ConfigError {
@@ -238,6 +249,16 @@ mod tests {
                 &[("AWS_ENDPOINT_URL_CONNECT", "127.0.0.1:4566")],
                 &[],
                 Err("AWS_ENDPOINT_URL_CONNECT"),
+            ),
+            (
+                &[("AWS_ENDPOINT_URL_CONNECT", "http://")],
+                &[],
+                Err("AWS_ENDPOINT_URL_CONNECT"),
+            ),
+            (
+                &[("AWS_ENDPOINT_URL_CONNECT", "HTTPS://connect.example")],
+                &[],
+                Ok(|s| s.endpoint_url.is_some()),
             ),
             (
                 &[
