@@ -460,21 +460,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn other_crates_never_log_past_debug_even_when_trace_is_asked_for() {
+    /// What the subscriber writes, in text format at `level` with `directives`, for the lines
+    /// `log` emits.
+    fn logged(level: LevelFilter, directives: &str, log: impl FnOnce()) -> String {
         let settings = LogSettings {
             json: false,
-            level: LevelFilter::TRACE,
-            directives: "lambda_runtime=trace,aws_smithy_runtime=trace".into(),
+            level,
+            directives: directives.into(),
         };
         let buffer = Buffer::default();
-        tracing::subscriber::with_default(log_subscriber(&settings, buffer.clone()), || {
+        tracing::subscriber::with_default(log_subscriber(&settings, buffer.clone()), log);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn other_crates_never_log_past_debug_even_when_trace_is_asked_for() {
+        let directives = "lambda_runtime=trace,aws_smithy_runtime=trace";
+        let text = logged(LevelFilter::TRACE, directives, || {
             tracing::trace!(target: "lambda_runtime::layers::api_response", "raw event payload");
             tracing::trace!(target: "aws_smithy_runtime::client::orchestrator::http", "response body");
             tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "beginning attempt #1");
             tracing::trace!(target: "outbound_chat::send", "own trace line");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(!text.contains("raw event payload"), "{text}");
         assert!(!text.contains("response body"), "{text}");
         assert!(text.contains("beginning attempt #1"), "{text}");
@@ -483,13 +490,8 @@ mod tests {
 
     #[test]
     fn directives_set_their_targets_level_and_a_bad_one_is_skipped() {
-        let settings = LogSettings {
-            json: false,
-            level: LevelFilter::INFO,
-            directives: "hyper=warn,aws_config=loud,outbound_chat::send=debug".into(),
-        };
-        let buffer = Buffer::default();
-        tracing::subscriber::with_default(log_subscriber(&settings, buffer.clone()), || {
+        let directives = "hyper=warn,aws_config=loud,outbound_chat::send=debug";
+        let text = logged(LevelFilter::INFO, directives, || {
             tracing::info!(target: "hyper::client", "hyper info");
             tracing::warn!(target: "hyper::client", "hyper warning");
             tracing::info!(target: "aws_config::meta", "aws_config info");
@@ -497,7 +499,6 @@ mod tests {
             tracing::debug!(target: "outbound_chat::send", "send debug");
             tracing::debug!(target: "outbound_chat::dispatch", "dispatch debug");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(!text.contains("hyper info"), "{text}");
         assert!(text.contains("hyper warning"), "{text}");
         assert!(text.contains("aws_config info"), "{text}");

@@ -5,7 +5,7 @@ use aws_sdk_connect::Client;
 use aws_sdk_connect::config::interceptors::InterceptorContext;
 use aws_sdk_connect::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_connect::config::timeout::TimeoutConfig;
-use aws_sdk_connect::config::{BehaviorVersion, Region};
+use aws_sdk_connect::config::{BehaviorVersion, Region, SharedHttpClient};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
 use aws_sdk_connect::types::{
@@ -25,18 +25,8 @@ use crate::domain::phone::redact_phone_numbers;
 /// Builds the Connect client the way the function runs it: region, credentials, endpoint and
 /// retry settings from [`ClientSettings`] (`AWS_ENDPOINT_URL_CONNECT` points it at a local
 /// Connect; retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
-/// `AWS_MAX_ATTEMPTS` say otherwise); timeouts from [`SendTimeouts`], so that no call outlives
-/// the invocation.
-///
-/// The HTTPS client is rustls on ring (trusting the system's roots, as the SDK's default client
-/// does) rather than the default on aws-lc: a smaller binary, and no aws-lc entropy seeding
-/// (~20 ms) in the first call's TLS handshake (see BENCHMARKS.md).
+/// `AWS_MAX_ATTEMPTS` say otherwise); the [`https_client`]; the [`timeout_config`].
 pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let mut config = aws_sdk_connect::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
@@ -44,14 +34,8 @@ pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client 
         .use_fips(settings.use_fips)
         .use_dual_stack(settings.use_dual_stack)
         .retry_config(settings.retry.clone())
-        .http_client(https)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        );
+        .http_client(https_client())
+        .timeout_config(timeout_config(timeouts));
     if let Some(url) = &settings.endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -59,6 +43,26 @@ pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client 
         config = config.app_name(app_name.clone());
     }
     Client::from_conf(config.build())
+}
+
+/// The HTTPS client: rustls on ring (trusting the system's roots, as the SDK's default client
+/// does) rather than the default on aws-lc: a smaller binary, and no aws-lc entropy seeding
+/// (~20 ms) in the first call's TLS handshake (see BENCHMARKS.md).
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// The SDK's timeouts from [`SendTimeouts`], so that no call outlives the invocation.
+pub fn timeout_config(timeouts: SendTimeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.operation)
+        .build()
 }
 
 /// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's

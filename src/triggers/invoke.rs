@@ -153,15 +153,10 @@ pub(crate) mod tests {
 
     pub(crate) fn sender() -> Sender<CountingConnect> {
         let config = Config::from_lookup(|name| {
-            let value = match name {
-                "CONNECT_INSTANCE_ID" => "8f4a2c1e-0000-4000-8000-000000000001",
-                "CONNECT_CONTACT_FLOW_ID" => "5b1e9d3a-0000-4000-8000-000000000002",
-                "SMS_SOURCE_PHONE_NUMBER_ARN" => {
-                    "arn:aws:connect:us-east-1:123456789012:phone-number/0b6b3f0e-1e2d-4b7a-9f3c-5a6b7c8d9e0f"
-                }
-                _ => return None,
-            };
-            Some(value.to_owned())
+            connect_simulator::sample::FUNCTION_VARIABLES
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.to_string())
         })
         .expect("test configuration");
         Sender::new(CountingConnect::default(), &config)

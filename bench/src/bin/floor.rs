@@ -16,13 +16,12 @@ use std::fmt;
 use std::time::Instant;
 
 use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_connect::Client;
 use aws_sdk_connect::types::{ChatMessage, Endpoint, EndpointType, SegmentAttributeValue};
-use aws_smithy_http_client::tls;
 use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use outbound_chat::config::SendTimeouts;
+use outbound_chat::connect::sdk::{https_client, timeout_config};
 use ring::rand::SecureRandom;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -34,20 +33,9 @@ const IN_FLIGHT: usize = 10;
 /// The SDK client as the standard way builds it: aws-config's default sources, with the
 /// function's HTTPS client and timeouts.
 async fn load_client(timeouts: SendTimeouts) -> Client {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeouts.connect)
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        )
+        .http_client(https_client())
+        .timeout_config(timeout_config(timeouts))
         .load()
         .await;
     Client::new(&sdk_config)
