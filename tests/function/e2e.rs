@@ -8,7 +8,7 @@ use connect_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use serde_json::{Value, json};
 
 use crate::binary::{RunningFunction, lambda_environment};
-use crate::helpers::{sample_event, sample_event_names};
+use crate::helpers::{failed_ids, http_body, sample_event, sample_event_names};
 use crate::runtime_api::{Extension, Invocation, RuntimeApi};
 
 /// The function as the tests run it: JSON logs at INFO, pointed at `api` and at `sim`, with
@@ -41,10 +41,7 @@ fn expected_answers() -> BTreeMap<&'static str, Expected> {
             Expected {
                 contacts: 3,
                 check: |answer, _| {
-                    assert_eq!(
-                        failure_ids(answer),
-                        ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"]
-                    )
+                    assert_eq!(failed_ids(answer), ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"])
                 },
             },
         ),
@@ -129,23 +126,9 @@ fn expected_answers() -> BTreeMap<&'static str, Expected> {
     ])
 }
 
-fn failure_ids(answer: &Value) -> Vec<String> {
-    answer["batchItemFailures"]
-        .as_array()
-        .unwrap_or_else(|| panic!("batchItemFailures in {answer}"))
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn check_single_http(answer: &Value, contacts: &HashSet<String>) {
     assert_eq!(answer["statusCode"], 200);
     assert_started(&http_body(answer)["contactId"], contacts);
-}
-
-fn http_body(answer: &Value) -> Value {
-    let body = answer["body"].as_str().expect("a string body");
-    serde_json::from_str(body).expect("a JSON body")
 }
 
 fn entries<'a>(body: &'a Value, list: &str) -> &'a Vec<Value> {

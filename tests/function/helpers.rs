@@ -39,7 +39,6 @@ pub fn sample_event(name: &str) -> Value {
 }
 
 /// Every sample event file's name.
-#[allow(dead_code)]
 pub fn sample_event_names() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events");
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -78,7 +77,6 @@ impl FakeConnect {
             .insert(number.to_owned(), script);
     }
 
-    #[allow(dead_code)]
     pub fn set_latency(&self, latency: Duration) {
         *self.latency.lock().unwrap() = latency;
     }
@@ -163,4 +161,25 @@ pub fn rejected() -> StartError {
         code: "ResourceNotFoundException".into(),
         message: "Contact flow not found".into(),
     }
+}
+
+/// The message ids of an SQS answer's `batchItemFailures`, in order.
+pub fn failed_ids(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("batchItemFailures in {answer}"))
+        .iter()
+        .map(|f| {
+            f["itemIdentifier"]
+                .as_str()
+                .expect("itemIdentifier")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The JSON body of an HTTP answer (API Gateway REST, HTTP API or Function URL).
+pub fn http_body(answer: &Value) -> Value {
+    let body = answer["body"].as_str().expect("a string body");
+    serde_json::from_str(body).expect("a JSON body")
 }

@@ -5,10 +5,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn body(answer: &Value) -> Value {
-    serde_json::from_str(answer["body"].as_str().expect("a body")).expect("a JSON body")
-}
-
 fn status(answer: &Value) -> i64 {
     answer["statusCode"].as_i64().unwrap()
 }
@@ -20,7 +16,7 @@ async fn a_rest_api_request_answers_200_with_the_contact_id() {
         .await
         .unwrap();
     assert_eq!(status(&answer), 200, "{answer}");
-    assert!(body(&answer)["contactId"].is_string());
+    assert!(http_body(&answer)["contactId"].is_string());
     assert_eq!(answer["headers"]["content-type"], "application/json");
     // The request's own clientToken wins over the Idempotency-Key header.
     assert_eq!(
@@ -70,7 +66,7 @@ async fn the_batch_route_answers_in_the_batch_put_contact_shape() {
         .await
         .unwrap();
     assert_eq!(status(&answer), 200, "{answer}");
-    let body = body(&answer);
+    let body = http_body(&answer);
     let ids = |list: &str| -> Vec<String> {
         body[list]
             .as_array()
@@ -96,7 +92,7 @@ async fn batch_items_without_identifiers_are_named_by_their_index() {
     let function = function();
     let mut event = sample_event("apigw-http-batch.json");
     event["body"] = json!(json!({"requests": [{"to": "+14255550100"}, {"to": "bad"}]}).to_string());
-    let body = body(&invoke(&function, event).await.unwrap());
+    let body = http_body(&invoke(&function, event).await.unwrap());
     assert_eq!(body["SuccessfulRequestList"][0]["RequestIdentifier"], "0");
     assert_eq!(body["FailedRequestList"][0]["RequestIdentifier"], "1");
 }
@@ -126,7 +122,7 @@ async fn batch_item_failure_codes_follow_batch_put_contact() {
     ]});
     let mut event = sample_event("apigw-http-batch.json");
     event["body"] = json!(requests.to_string());
-    let body = body(&invoke(&function, event).await.unwrap());
+    let body = http_body(&invoke(&function, event).await.unwrap());
     let codes: Vec<(String, String)> = body["FailedRequestList"]
         .as_array()
         .unwrap()
@@ -228,7 +224,7 @@ async fn each_failure_has_its_http_status() {
             retry_after,
             "{request}"
         );
-        assert!(body(&answer)["message"].is_string());
+        assert!(http_body(&answer)["message"].is_string());
     }
 }
 
@@ -241,7 +237,7 @@ async fn an_invalid_request_lists_every_violation_with_its_field() {
         .await
         .unwrap();
     assert_eq!(status(&answer), 400);
-    let fields: Vec<String> = body(&answer)["errors"]
+    let fields: Vec<String> = http_body(&answer)["errors"]
         .as_array()
         .unwrap()
         .iter()
@@ -318,7 +314,7 @@ async fn routes_methods_media_types_and_sizes_get_their_statuses() {
         let function = function();
         let answer = invoke(&function, event).await.unwrap();
         assert_eq!(status(&answer), expected, "{name}: {answer}");
-        assert!(body(&answer).is_object(), "{name}: the body is JSON");
+        assert!(http_body(&answer).is_object(), "{name}: the body is JSON");
         if expected == 405 {
             assert_eq!(answer["headers"]["allow"], "POST");
         }
@@ -339,7 +335,7 @@ async fn a_batch_over_twenty_five_items_is_refused_whole() {
     event["body"] = json!(json!({"requests": items}).to_string());
     let answer = invoke(&function, event).await.unwrap();
     assert_eq!(status(&answer), 400);
-    assert_eq!(body(&answer)["errors"][0]["field"], "requests");
+    assert_eq!(http_body(&answer)["errors"][0]["field"], "requests");
     assert!(function.sender().connect().calls().is_empty());
 }
 

@@ -25,7 +25,6 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::binary::{lambda_environment, run_binary};
 use crate::helpers::*;
 use crate::runtime_api::RuntimeApi;
-use crate::wire::sdk_starter;
 
 // ---------------------------------------------------------------------------------------------
 // What counts as personal data, read from the inputs themselves.
@@ -715,7 +714,7 @@ async fn the_real_sdk_path_leaks_nothing_whatever_connect_answers() {
             let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
             simulator.script(replies.clone());
             let (logs, output) = with_trace_logs(json, async {
-                let function = Function::new(sdk_starter(&simulator), &test_config());
+                let function = crate::wire::sdk_function(&simulator, &test_config());
                 let mut output = String::new();
                 for event in &events {
                     output +=

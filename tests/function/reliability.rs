@@ -66,21 +66,6 @@ pub fn standard_batch(count: usize, number: impl Fn(usize) -> String) -> Value {
     json!({ "Records": records })
 }
 
-/// The message ids of an SQS answer's `batchItemFailures`.
-pub fn failed_ids(answer: &Value) -> Vec<String> {
-    answer["batchItemFailures"]
-        .as_array()
-        .expect("batchItemFailures")
-        .iter()
-        .map(|f| {
-            f["itemIdentifier"]
-                .as_str()
-                .expect("itemIdentifier")
-                .to_owned()
-        })
-        .collect()
-}
-
 /// The destination number of a request the simulator received.
 pub fn destination(request: &Value) -> String {
     request["DestinationEndpoint"]["Address"]
@@ -216,10 +201,7 @@ fn connect_rate_limit() -> SimulatorConfig {
 #[tokio::test]
 async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
-    let function = Function::new(
-        crate::wire::sdk_starter(&simulator),
-        &with_in_flight("10", Some("20")),
-    );
+    let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("20")));
     let started = Instant::now();
     let answer = handle(&function, standard_batch(20, |i| format!("+1425501{i:04}"))).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
@@ -233,10 +215,7 @@ async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() 
 #[tokio::test]
 async fn without_pacing_the_same_batch_is_throttled_which_the_paced_test_relies_on() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
-    let function = Function::new(
-        crate::wire::sdk_starter(&simulator),
-        &with_in_flight("10", None),
-    );
+    let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", None));
     let answer = handle(&function, standard_batch(20, |i| format!("+1425502{i:04}"))).await;
     assert!(simulator.summary().throttled > 0);
     assert!(!failed_ids(&answer).is_empty());
@@ -265,10 +244,7 @@ async fn when_connect_throttles_everything_the_invocation_stops_and_reports_ever
         })
         .await
         .unwrap();
-        let function = Function::new(
-            crate::wire::sdk_starter(&simulator),
-            &with_in_flight("3", None),
-        );
+        let function = crate::wire::sdk_function(&simulator, &with_in_flight("3", None));
         let answer = handle(&function, event).await;
         assert_eq!(failed_ids(&answer).len(), 30);
         let journal = simulator.journal();
@@ -292,10 +268,7 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
     })
     .await
     .unwrap();
-    let function = Function::new(
-        crate::wire::sdk_starter(&simulator),
-        &with_in_flight("2", None),
-    );
+    let function = crate::wire::sdk_function(&simulator, &with_in_flight("2", None));
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;
 
@@ -315,10 +288,6 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
 
     // Chats end, a few at a time; the queue redelivers the failed records until all started.
     let mut pending = failed;
-    let function = Function::new(
-        crate::wire::sdk_starter(&simulator),
-        &with_in_flight("2", None),
-    );
     for _round in 0..3 {
         simulator.end_all_chats();
         let retried: Vec<Value> = event["Records"]
@@ -478,10 +447,7 @@ async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_le
     // rate a little above Connect's, so that throttling happens now and then.
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
-        let function = Function::new(
-            crate::wire::sdk_starter(&simulator),
-            &with_in_flight("10", Some("100")),
-        );
+        let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("100")));
         consume(function, &queue)
     });
     let invocations: usize = tokio::time::timeout(

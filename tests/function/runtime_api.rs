@@ -146,17 +146,9 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
-    /// Queues `event` under a fresh request id and waits for the function's answer or error.
-    /// Panics when none comes within `timeout`.
-    #[allow(dead_code)]
-    pub async fn invoke(&self, event: Value, timeout: Duration) -> Invocation {
-        self.try_invoke(event, timeout)
-            .await
-            .unwrap_or_else(|no| panic!("no answer to {} within {:?}", no.request_id, no.waited))
-    }
-
-    /// Like [`RuntimeApi::invoke`], but a missing answer is returned instead of panicking, so
-    /// the caller can add what it knows (the function's logs) to the failure.
+    /// Queues `event` under a fresh request id and waits for the function's answer or error. A
+    /// missing answer is returned, not a panic, so the caller can add what it knows (the
+    /// function's logs) to the failure.
     pub async fn try_invoke(
         &self,
         event: Value,

@@ -4,22 +4,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn failures(answer: &Value) -> Vec<String> {
-    answer["batchItemFailures"]
-        .as_array()
-        .expect("batchItemFailures")
-        .iter()
-        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn the_mixed_batch_reports_exactly_the_invalid_record() {
     let function = function();
     let answer = invoke(&function, sample_event("sqs-mixed-batch.json"))
         .await
         .unwrap();
-    assert_eq!(failures(&answer), ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"]);
+    assert_eq!(
+        failed_ids(&answer),
+        ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"]
+    );
     let mut numbers = function.sender().connect().called_numbers();
     numbers.sort();
     assert_eq!(numbers, ["+14255550100", "+14255550101", "+14255550103"]);
@@ -44,7 +38,7 @@ async fn a_connect_failure_fails_only_its_own_record() {
     let answer = invoke(&function, sample_event("sqs-mixed-batch.json"))
         .await
         .unwrap();
-    let mut failed = failures(&answer);
+    let mut failed = failed_ids(&answer);
     failed.sort();
     assert_eq!(
         failed,
@@ -67,7 +61,7 @@ async fn the_fifo_batch_skips_the_rest_of_a_failed_group_only() {
         .await
         .unwrap();
     assert_eq!(
-        failures(&answer),
+        failed_ids(&answer),
         [
             "f1f0a000-0000-4000-8000-00000000a002",
             "f1f0a000-0000-4000-8000-00000000a003"
@@ -187,7 +181,7 @@ async fn throttling_stops_the_batch_and_reports_every_unsent_record() {
         .await
         .unwrap();
     // Records run one at a time in batch order: the first is throttled, the rest are not sent.
-    let mut failed = failures(&answer);
+    let mut failed = failed_ids(&answer);
     failed.sort();
     assert_eq!(failed.len(), 4);
     assert_eq!(function.sender().connect().calls().len(), 1);

@@ -13,7 +13,7 @@ use connect_simulator::{
 };
 use outbound_chat::domain::OutboundChat;
 use outbound_chat::request::SendRequest;
-use outbound_chat::{ContactStarter, Function, SdkContactStarter, StartError};
+use outbound_chat::{Config, ContactStarter, Function, SdkContactStarter, StartError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -183,9 +183,9 @@ async fn a_failure_after_the_contact_started_does_not_start_a_second_one() {
     }
 }
 
-/// The function with the real SDK against `simulator`.
-fn sdk_function(simulator: &RunningSimulator) -> Function<SdkContactStarter> {
-    Function::new(sdk_starter(simulator), &test_config())
+/// The function with the real SDK against `simulator`, configured by `config`.
+pub fn sdk_function(simulator: &RunningSimulator, config: &Config) -> Function<SdkContactStarter> {
+    Function::new(sdk_starter(simulator), config)
 }
 
 async fn run(
@@ -216,7 +216,7 @@ async fn each_connect_error_gets_the_right_answer_from_each_trigger() {
     ];
     for (code, kind, status, batch_code) in cases {
         let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-        let function = sdk_function(&simulator);
+        let function = sdk_function(&simulator, &test_config());
 
         simulator.script(replies(code));
         let mut sqs = sample_event("sqs-mixed-batch.json");
@@ -256,7 +256,7 @@ async fn each_connect_error_gets_the_right_answer_from_each_trigger() {
 #[tokio::test]
 async fn every_sample_event_runs_through_the_real_sdk_without_a_refusal() {
     let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
-    let function = sdk_function(&simulator);
+    let function = sdk_function(&simulator, &test_config());
     for name in sample_event_names() {
         let _ = run(&function, sample_event(&name)).await;
     }
