@@ -16,7 +16,6 @@ const TAIL: usize = 4096;
 /// A running process started by the harness.
 pub struct Child {
     process: std::process::Child,
-    pid: u32,
     output: Arc<Mutex<Vec<u8>>>,
     drains: Vec<JoinHandle<()>>,
 }
@@ -54,7 +53,6 @@ impl Child {
             .stderr(Stdio::piped());
         let started = Instant::now();
         let mut process = command.spawn()?;
-        let pid = process.id();
         let output = Arc::new(Mutex::new(Vec::new()));
         let mut drains = Vec::new();
         if let Some(stdout) = process.stdout.take() {
@@ -66,16 +64,11 @@ impl Child {
         Ok((
             Self {
                 process,
-                pid,
                 output,
                 drains,
             },
             started,
         ))
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.pid
     }
 
     /// Whether the process still runs.
@@ -91,7 +84,7 @@ impl Child {
     /// Its CPU time so far.
     pub fn cpu(&self) -> std::io::Result<CpuSnapshot> {
         let mut threads = HashMap::new();
-        for entry in std::fs::read_dir(format!("/proc/{}/task", self.pid))? {
+        for entry in std::fs::read_dir(format!("/proc/{}/task", self.process.id()))? {
             let entry = entry?;
             let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
                 continue;
@@ -103,7 +96,7 @@ impl Child {
                 threads.insert(tid, ns);
             }
         }
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.process.id()))?;
         // Fields after the command name, which is in parentheses and may hold spaces:
         // state is field 3, utime 14 and stime 15.
         let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
@@ -122,7 +115,7 @@ impl Child {
 
     /// A `/proc/PID/status` figure in KiB, such as `VmHWM` (peak resident set) or `VmRSS`.
     pub fn status_kib(&self, field: &str) -> std::io::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.id()))?;
         status
             .lines()
             .find_map(|line| {
@@ -133,12 +126,7 @@ impl Child {
     }
 
     /// Kills the process (it is ours: by its id, through the handle that started it) and
-    /// reaps it.
-    pub fn stop(mut self) -> String {
-        self.kill_and_reap();
-        self.output_tail()
-    }
-
+    /// reaps it. Dropping a `Child` does this.
     fn kill_and_reap(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();

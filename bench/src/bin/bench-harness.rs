@@ -485,7 +485,7 @@ async fn cold_start(bench: &mut Bench) -> Result<Vec<Row>, String> {
                     Bin::Floor => floor.push(running.cold),
                 }
             }
-            running.child.stop();
+            drop(running.child);
         }
     }
     let (f, b) = (median(&function), median(&floor));
@@ -535,7 +535,7 @@ async fn first_call(bench: &mut Bench) -> Result<Vec<Row>, String> {
                         .await?;
                     warm[i].push(answer.wall());
                 }
-                running.child.stop();
+                drop(running.child);
             }
         }
         let scheme = if https { "HTTPS" } else { "plain HTTP" };
@@ -614,7 +614,7 @@ async fn cpu_per_message(bench: &mut Bench) -> Result<Vec<Row>, String> {
             }
         }
         for process in running {
-            process.child.stop();
+            drop(process.child);
         }
         let per_record = ns.map(|n| n as f64 / 1e3 / records);
         let ratio = per_record[0] / per_record[1];
@@ -660,7 +660,7 @@ async fn batch_latency(bench: &mut Bench) -> Result<Vec<Row>, String> {
                 .await?;
             warm[i].push(answer.wall());
         }
-        running.child.stop();
+        drop(running.child);
     }
     let m = median(&warm[0]);
     Ok(vec![
@@ -716,7 +716,7 @@ async fn quota(bench: &mut Bench) -> Result<Vec<Row>, String> {
             from.get_or_insert(answer.queued);
             to = Some(answer.answered);
         }
-        running.child.stop();
+        drop(running.child);
         started[i] = connect.count(|o| matches!(o, Outcome::Started { .. }));
         throttled[i] = connect.count(|o| matches!(o, Outcome::Throttled));
         let wall = to.zip(from).map(|(t, f)| t - f).unwrap_or_default();
@@ -762,7 +762,7 @@ async fn peak_rss(bench: &mut Bench) -> Result<Vec<Row>, String> {
             .await?;
         large_wall[i] = answer.wall();
         large_peak[i] = hwm(&running)?;
-        running.child.stop();
+        drop(running.child);
     }
     Ok(vec![
         Row::new("Peak RSS (VmHWM) after a batch of 10", mb(small_peak[0]))

@@ -12,7 +12,6 @@
 // The runtime's service stack nests deeply, as in `bootstrap`.
 #![recursion_limit = "256"]
 
-use std::fmt;
 use std::time::Instant;
 
 use aws_config::BehaviorVersion;
@@ -24,7 +23,7 @@ use outbound_chat::config::SendTimeouts;
 use outbound_chat::connect::sdk::{https_client, timeout_config};
 use ring::rand::SecureRandom;
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 /// At most this many calls in flight, as the function's default `MAX_IN_FLIGHT`.
@@ -52,7 +51,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let client: &'static Client = Box::leak(Box::new(client));
     let request: &'static Request = Box::leak(Box::new(Request::from_env()));
     lambda_runtime::run(service_fn(|event: LambdaEvent<RecordCount>| async move {
-        let failures = futures::stream::iter(0..event.payload.0)
+        let failures = futures::stream::iter(0..event.payload.records.len())
             .map(|_| request.send(client))
             .buffer_unordered(IN_FLIGHT)
             .filter(|ok| std::future::ready(!ok))
@@ -63,7 +62,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         } else {
             Err(Diagnostic {
                 error_type: "BareCallFailed".into(),
-                error_message: format!("{failures} of {} calls failed", event.payload.0),
+                error_message: format!(
+                    "{failures} of {} calls failed",
+                    event.payload.records.len()
+                ),
             })
         }
     }))
@@ -123,58 +125,12 @@ impl Request {
     }
 }
 
-/// The number of elements of the event's `Records` array (0 without one), read without
-/// building the records.
-struct RecordCount(usize);
-
-impl<'de> Deserialize<'de> for RecordCount {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Event;
-        impl<'de> Visitor<'de> for Event {
-            type Value = RecordCount;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an event")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RecordCount, A::Error> {
-                let mut count = 0;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if key == "Records" {
-                        count = map.next_value::<Count>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(RecordCount(count))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RecordCount, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(RecordCount(0))
-            }
-        }
-        deserializer.deserialize_any(Event)
-    }
-}
-
-struct Count(usize);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Elements;
-        impl<'de> Visitor<'de> for Elements {
-            type Value = Count;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
-                let mut count = 0;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    count += 1;
-                }
-                Ok(Count(count))
-            }
-        }
-        deserializer.deserialize_seq(Elements)
-    }
+/// The event's `Records`, each skipped without being built (`IgnoredAny` is zero-sized, so the
+/// vector never allocates); no `Records`, no records.
+#[derive(Deserialize)]
+struct RecordCount {
+    #[serde(rename = "Records", default)]
+    records: Vec<IgnoredAny>,
 }
 
 /// Times the TLS stack's one-time costs in this fresh process.
