@@ -17,10 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
 use lambda_runtime::{Context, LambdaEvent};
-use outbound_chat::connect::client_settings::ClientSettings;
-use outbound_chat::connect::sdk::load_client;
-use outbound_chat::log_output::CoalescedStdout;
-use outbound_chat::telemetry::{self, LogSettings};
+use outbound_chat::ClientSettings;
+use outbound_chat::load_client;
+use outbound_chat::runtime::CoalescedStdout;
+use outbound_chat::runtime::{self, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
 
@@ -78,7 +78,7 @@ async fn run(
     simulator_addr: Option<SocketAddr>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // The function's own log set-up: same format, levels and personal-data caps as in Lambda.
-    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
+    let subscriber = runtime::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
     let simulator = match simulator_addr {
         Some(addr) => Some(Simulator::start_on(addr, SimulatorConfig::default()).await?),

@@ -5,8 +5,7 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::domain::Defaults;
-use crate::domain::ids::{ChatDuration, ContactFlowId, InstanceId};
-use crate::domain::phone::PhoneNumberArn;
+use crate::domain::{ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn};
 
 /// A variable that is set to a value the function cannot use.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

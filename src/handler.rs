@@ -11,6 +11,8 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::connect::ContactStarter;
 use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
+use crate::intake::Intake;
+use crate::pipeline::Pipeline;
 use crate::send::Sender;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
@@ -19,6 +21,7 @@ use crate::triggers::{http, invoke, sqs};
 
 /// The Lambda function, generic over its Connect port.
 pub struct Function<C> {
+    intake: Intake,
     sender: Sender<C>,
     metrics_namespace: String,
 }
@@ -63,13 +66,15 @@ impl From<FunctionError> for Diagnostic {
 impl<C: ContactStarter> Function<C> {
     pub fn new(connect: C, config: &Config) -> Self {
         Self {
+            intake: Intake::new(config.defaults.clone()),
             sender: Sender::new(connect, config),
             metrics_namespace: config.metrics_namespace.clone(),
         }
     }
 
-    pub fn sender(&self) -> &Sender<C> {
-        &self.sender
+    /// The Connect port, for wiring checks in tests.
+    pub fn connect(&self) -> &C {
+        self.sender.connect()
     }
 
     /// The entry point the Lambda runtime calls.
@@ -98,35 +103,32 @@ impl<C: ContactStarter> Function<C> {
             tracing::error!(request_id, error = %err, "event not handled");
         })?;
         let invocation = self.sender.invocation(trigger.name(), deadline);
-        let sender = &self.sender;
+        let pipeline = Pipeline::new(&self.intake, &self.sender, &invocation);
         // Every arm yields its result without returning early, so the summary and metrics
         // are published for failed invocations too.
         let answer = match trigger {
-            Trigger::Sqs(event) => sqs::handle(sender, &invocation, event)
+            Trigger::Sqs(event) => sqs::handle(&pipeline, event)
                 .await
                 .map_err(FunctionError::from)
                 .and_then(to_value),
-            Trigger::EventBridge(event) => invoke::handle_eventbridge(sender, &invocation, event)
+            Trigger::EventBridge(event) => invoke::handle_eventbridge(&pipeline, event)
                 .await
                 .map_err(FunctionError::from)
                 .and_then(to_value),
-            Trigger::Direct(event) => invoke::handle_direct(sender, &invocation, request_id, event)
+            Trigger::Direct(event) => invoke::handle_direct(&pipeline, request_id, event)
                 .await
                 .map_err(FunctionError::from)
                 .and_then(to_value),
             Trigger::RestApi(event) => {
-                let answer =
-                    http::handle(sender, &invocation, HttpRequest::from_rest(*event)).await;
+                let answer = http::handle(&pipeline, HttpRequest::from_rest(*event)).await;
                 to_value(answer.into_rest())
             }
             Trigger::HttpApi(event) => {
-                let answer =
-                    http::handle(sender, &invocation, HttpRequest::from_http_api(*event)).await;
+                let answer = http::handle(&pipeline, HttpRequest::from_http_api(*event)).await;
                 to_value(answer.into_http_api())
             }
             Trigger::FunctionUrl(event) => {
-                let answer =
-                    http::handle(sender, &invocation, HttpRequest::from_function_url(*event)).await;
+                let answer = http::handle(&pipeline, HttpRequest::from_function_url(*event)).await;
                 to_value(answer.into_function_url())
             }
         };

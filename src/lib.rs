@@ -3,39 +3,65 @@
 //! A request travels one way through the crate:
 //!
 //! ```text
-//! trigger event ──► dispatch ──► triggers::{sqs, invoke, http}
-//!                                   │ request (wire DTO, either form)
+//! trigger event ──► dispatch ──► triggers::{sqs, invoke, http}   (envelope in, answer out)
+//!                                   │ the request's text or JSON, and its delivery identity
 //!                                   ▼
-//!                               domain::OutboundChat (validated, every violation collected)
-//!                                   │
+//!                               intake: size ─► wire (either form) ─► domain rules ─► token
+//!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
-//!                               send::Sender (expiry, deadline, concurrency, pacing)
+//!                               send: the invocation's budget, expiry, pacing
 //!                                   │
 //!                                   ▼
 //!                               connect::ContactStarter ──► StartOutboundChatContact
 //!                                   │
 //!                                   ▼
-//!                               outcome::Outcome ──► the trigger's answer
+//!                               outcome ──► telemetry (log line, tally) and the trigger's answer
 //! ```
 //!
-//! `main.rs` only wires: logging, shutdown handling, configuration, the SDK client, the runtime.
+//! `domain` depends on nothing else in the crate; `wire` maps the two request forms into the
+//! domain's input; `invocation` owns an invocation's budget and tally, which `telemetry` only
+//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK client, the
+//! runtime.
 
-pub mod config;
-pub mod connect;
-pub mod dispatch;
-pub mod domain;
-pub mod handler;
-pub mod idempotency;
-pub mod log_output;
-pub mod outcome;
-pub mod pacing;
-pub mod request;
-pub mod send;
-pub mod shutdown;
-pub mod telemetry;
-pub mod triggers;
+mod config;
+mod connect;
+mod dispatch;
+mod domain;
+mod handler;
+mod idempotency;
+mod intake;
+mod invocation;
+mod log_output;
+mod outcome;
+mod pacing;
+mod pipeline;
+mod send;
+mod shutdown;
+mod telemetry;
+mod triggers;
+mod wire;
 
-pub use config::Config;
-pub use connect::sdk::SdkContactStarter;
+pub use config::{Config, ConfigError, SendTimeouts};
+pub use connect::client_settings::ClientSettings;
+pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
+pub use domain::{Channel, ClientToken, OutboundChat, ValidationError, Violation};
 pub use handler::{Function, FunctionError};
+pub use intake::Intake;
+
+/// The parts of a validated [`OutboundChat`], as a Connect port reads them.
+pub mod chat {
+    pub use crate::domain::{
+        ChatDuration, ContactAttributes, ContactFlowId, DestinationNumber, DisplayName,
+        InitialMessage, InstanceId, MAX_ATTRIBUTES_BYTES, MAX_CONTENT_BYTES, MessageContentType,
+        PhoneNumberArn, Reason, RelatedContactId, RequestIdentifier, SUBTYPE_KEY,
+        SegmentAttributes, SegmentValue, SupportedContentType, SystemMessage, TemplatedMessage,
+    };
+}
+
+/// The function's logging, metrics and shutdown, for the binary and for local runs.
+pub mod runtime {
+    pub use crate::log_output::{CoalescedStdout, STDOUT, flush_on_panic};
+    pub use crate::shutdown::{EXTENSION_NAME, REGISTRATION_WAIT, listen, register_with_lambda};
+    pub use crate::telemetry::{LogSettings, SHUTDOWN_MESSAGE, capture_metrics, log_subscriber};
+}

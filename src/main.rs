@@ -7,17 +7,15 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use outbound_chat::connect::client_settings::ClientSettings;
-use outbound_chat::connect::sdk::load_client;
-use outbound_chat::log_output::{self, CoalescedStdout};
-use outbound_chat::shutdown;
-use outbound_chat::telemetry::{self, LogSettings};
+use outbound_chat::ClientSettings;
+use outbound_chat::load_client;
+use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter};
 use serde_json::Value;
 
 fn main() -> Result<(), Error> {
-    log_output::flush_on_panic();
-    let subscriber = telemetry::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
+    runtime::flush_on_panic();
+    let subscriber = runtime::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -25,12 +23,12 @@ fn main() -> Result<(), Error> {
     let ended = runtime.block_on(run());
     // Lines logged while the runtime shut down were gathered for a task that never ran.
     drop(runtime);
-    log_output::STDOUT.flush();
+    runtime::STDOUT.flush();
     ended
 }
 
 async fn run() -> Result<(), Error> {
-    shutdown::listen()?;
+    runtime::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
     let (config, client_settings) = Config::from_env()
@@ -40,9 +38,9 @@ async fn run() -> Result<(), Error> {
         })?;
     // Outside Lambda (a local emulator without the Extensions API) the function goes on
     // without it; `listen` still handles the signals.
-    if let Err(problem) = shutdown::register_with_lambda(
+    if let Err(problem) = runtime::register_with_lambda(
         std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
-        shutdown::REGISTRATION_WAIT,
+        runtime::REGISTRATION_WAIT,
     )
     .await
     {

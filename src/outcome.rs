@@ -81,15 +81,17 @@ impl Failure {
                 ErrorKind::Throttled
             }
             Self::Connect(StartError::Transient { .. }) => ErrorKind::Unavailable,
-            Self::Connect(StartError::Rejected { .. } | StartError::Conflict { .. }) => {
-                ErrorKind::Rejected
-            }
+            Self::Connect(
+                StartError::Rejected { .. }
+                | StartError::Conflict { .. }
+                | StartError::Idempotency { .. },
+            ) => ErrorKind::Rejected,
         }
     }
 
     /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
     /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
-    /// `NOT_ATTEMPTED`).
+    /// `CONFLICT`, `NOT_ATTEMPTED`).
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(err) => match err.violations()[0].reason {
@@ -108,7 +110,8 @@ impl Failure {
                 "REQUEST_THROTTLED"
             }
             Self::Connect(StartError::Transient { .. }) => "INTERNAL_ERROR",
-            Self::Connect(StartError::Conflict { .. }) => "IDEMPOTENCY_EXCEPTION",
+            Self::Connect(StartError::Conflict { .. }) => "CONFLICT",
+            Self::Connect(StartError::Idempotency { .. }) => "IDEMPOTENCY_EXCEPTION",
             Self::Connect(StartError::Rejected { .. }) => "REJECTED",
         }
     }
@@ -122,7 +125,7 @@ impl Failure {
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
             Self::Connect(StartError::Transient { .. }) => 503,
             Self::Connect(StartError::Rejected { .. }) => 502,
-            Self::Connect(StartError::Conflict { .. }) => 409,
+            Self::Connect(StartError::Conflict { .. } | StartError::Idempotency { .. }) => 409,
         }
     }
 

@@ -1,66 +1,30 @@
-//! The one path every request takes after its trigger decoded it: the expiry check, the
-//! invocation's concurrency and deadline budget, pacing, the call to Connect, and exactly one
-//! outcome log line.
+//! Sending one admitted request: the expiry check, a slot within the invocation's budget,
+//! pacing, the call to Connect, and exactly one outcome, logged and counted.
 
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactStarter, StartError};
-use crate::domain::{Defaults, OutboundChat, ValidationError};
+use crate::domain::{OutboundChat, ValidationError};
+use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::Pacer;
-use crate::request::SendRequest;
-use crate::telemetry::{self, Tally};
+use crate::telemetry;
 
 /// Long-lived across invocations: the Connect port, the instance's pacer and the settings.
 pub struct Sender<C> {
     connect: C,
-    defaults: Defaults,
     pacer: Option<Pacer>,
     timeouts: SendTimeouts,
     max_in_flight: usize,
-}
-
-/// One invocation's budget: its deadline, its in-flight limit, whether sending has been
-/// halted, and the tally of outcomes for the summary line and metrics.
-pub struct Invocation {
-    pub(crate) trigger: &'static str,
-    deadline: Instant,
-    permits: Semaphore,
-    halted: Mutex<Option<NotSent>>,
-    pub(crate) tally: Mutex<Tally>,
-}
-
-impl Invocation {
-    /// Time left before the deadline.
-    pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
-    }
-
-    fn halt(&self, reason: NotSent) {
-        self.halted.lock().expect("halt lock").get_or_insert(reason);
-    }
-
-    fn halted(&self) -> Option<NotSent> {
-        *self.halted.lock().expect("halt lock")
-    }
-}
-
-/// How one request is named in logs: the trigger's own id for it.
-#[derive(Clone, Copy, Debug)]
-pub struct RequestLabel<'a> {
-    pub id: &'a str,
 }
 
 impl<C: ContactStarter> Sender<C> {
     pub fn new(connect: C, config: &Config) -> Self {
         Self {
             connect,
-            defaults: config.defaults.clone(),
             // Burst 1: calls are spread evenly, which keeps many instances together under
             // the account's shared rate better than bursts would.
             pacer: config
@@ -83,18 +47,7 @@ impl<C: ContactStarter> Sender<C> {
 
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
-        Invocation {
-            trigger,
-            deadline,
-            permits: Semaphore::new(self.max_in_flight),
-            halted: Mutex::new(None),
-            tally: Mutex::new(Tally::default()),
-        }
-    }
-
-    /// Validates a decoded request against the contract, with the configured defaults.
-    pub fn validate(&self, request: SendRequest) -> Result<OutboundChat, ValidationError> {
-        OutboundChat::from_request(request, &self.defaults)
+        Invocation::new(trigger, deadline, self.max_in_flight)
     }
 
     /// Takes a request to its outcome and logs it. Every request of every trigger ends here,
@@ -102,7 +55,7 @@ impl<C: ContactStarter> Sender<C> {
     pub async fn process(
         &self,
         invocation: &Invocation,
-        label: RequestLabel<'_>,
+        request_id: &str,
         request: Result<OutboundChat, ValidationError>,
     ) -> Outcome {
         let channel = match &request {
@@ -113,7 +66,7 @@ impl<C: ContactStarter> Sender<C> {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => self.send(invocation, &chat).await,
         };
-        telemetry::record_outcome(invocation, label, channel, &outcome, latency);
+        record(invocation, request_id, channel, &outcome, latency);
         outcome
     }
 
@@ -121,13 +74,13 @@ impl<C: ContactStarter> Sender<C> {
     pub fn skip(
         &self,
         invocation: &Invocation,
-        label: RequestLabel<'_>,
+        request_id: &str,
         chat: Option<&OutboundChat>,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(NotSent::EarlierInGroupFailed));
-        telemetry::record_outcome(
+        record(
             invocation,
-            label,
+            request_id,
             chat.map(OutboundChat::channel),
             &outcome,
             None,
@@ -146,7 +99,7 @@ impl<C: ContactStarter> Sender<C> {
         if chat.is_expired_at(SystemTime::now()) {
             return failed(Failure::Expired);
         }
-        let Ok(_permit) = invocation.permits.acquire().await else {
+        let Some(_slot) = invocation.slot().await else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         };
         if let Some(reason) = invocation.halted() {
@@ -154,7 +107,7 @@ impl<C: ContactStarter> Sender<C> {
         }
         // The last moment a call may start and still finish one attempt before the answer.
         let Some(latest_start) = invocation
-            .deadline
+            .deadline()
             .checked_sub(self.timeouts.start_margin())
         else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
@@ -174,7 +127,7 @@ impl<C: ContactStarter> Sender<C> {
                 return failed(Failure::Expired);
             }
         }
-        let cutoff = invocation.deadline - self.timeouts.answer_reserve;
+        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
         let called = Instant::now();
         let result = match tokio::time::timeout_at(cutoff, self.connect.start_contact(chat)).await {
             Ok(result) => result,
@@ -199,4 +152,16 @@ impl<C: ContactStarter> Sender<C> {
             }
         }
     }
+}
+
+/// Counts an outcome in the invocation's tally and logs its line.
+fn record(
+    invocation: &Invocation,
+    request_id: &str,
+    channel: Option<crate::domain::Channel>,
+    outcome: &Outcome,
+    latency: Option<Duration>,
+) {
+    invocation.count(channel, outcome, latency);
+    telemetry::log_outcome(invocation.trigger(), request_id, channel, outcome, latency);
 }

@@ -49,9 +49,15 @@ pub enum StartError {
     /// same request cannot succeed.
     #[error("Connect rejected the request ({code}): {message}")]
     Rejected { code: String, message: String },
-    /// The request conflicts with another operation or contact state.
-    #[error("Connect reported a conflict: {message}")]
+    /// The request conflicts with another operation or with the contact's state
+    /// (`ConflictException`). Not an idempotency clash; retrying the same request as it is
+    /// would meet the same conflict.
+    #[error("Connect reported a conflict with another operation or the contact's state: {message}")]
     Conflict { message: String },
+    /// The client token was used before with a different request (`IdempotencyException`):
+    /// the producer reused a `clientToken` for another message.
+    #[error("Connect refused the client token: it was used with a different request: {message}")]
+    Idempotency { message: String },
 }
 
 /// Starts outbound chat contacts. The chat carries its client token; implementations must send

@@ -17,10 +17,9 @@ use aws_smithy_http_client::tls;
 use super::client_settings::ClientSettings;
 use super::{ContactId, ContactStarter, StartError};
 use crate::config::SendTimeouts;
-use crate::domain::OutboundChat;
-use crate::domain::attributes::{SUBTYPE_KEY, SegmentValue};
-use crate::domain::message::InitialMessage;
-use crate::domain::phone::redact_phone_numbers;
+use crate::domain::{
+    InitialMessage, OutboundChat, SUBTYPE_KEY, SegmentValue, redact_phone_numbers,
+};
 
 /// Builds the Connect client the way the function runs it: region, credentials, endpoint and
 /// retry settings from [`ClientSettings`] (`AWS_ENDPOINT_URL_CONNECT` points it at a local
@@ -88,7 +87,7 @@ impl SdkContactStarter {
     }
 }
 
-/// Stops the SDK from retrying `LimitExceededException`.
+/// Stops the SDK from retrying `LimitExceededException` and `ServiceQuotaExceededException`.
 ///
 /// The SDK's standard (and adaptive) mode counts it among the throttling errors and retries it
 /// with a backoff of at most a few seconds. For `StartOutboundChatContact` it means the
@@ -106,7 +105,8 @@ impl ClassifyRetry for QuotaIsNotRetried {
             .and_then(Result::err)
             .and_then(|err| err.as_operation_error())
             .and_then(|err| err.downcast_ref::<ApiError>())
-            .is_some_and(|err| matches!(err, ApiError::LimitExceededException(_)));
+            .and_then(ProvideErrorMetadata::code)
+            .is_some_and(is_quota_code);
         if quota {
             // Forbidden wins over every other classifier's verdict, whatever their order.
             RetryAction::RetryForbidden
@@ -116,7 +116,7 @@ impl ClassifyRetry for QuotaIsNotRetried {
     }
 
     fn name(&self) -> &'static str {
-        "LimitExceededException is not retried"
+        "quota errors are not retried"
     }
 }
 
@@ -230,35 +230,15 @@ fn construction(err: aws_smithy_types::error::operation::BuildError) -> StartErr
     }
 }
 
-/// Maps every SDK error to its class. The service's error code decides, never its message.
+/// Maps every SDK error to its class. The service's error code decides, never its message;
+/// the HTTP status only for a code this table does not know.
 pub fn classify(err: SdkError<ApiError>) -> StartError {
     match err {
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let err = context.into_err();
             let message = redact_phone_numbers(err.message().unwrap_or("no message"));
-            match err {
-                ApiError::ThrottlingException(_) => StartError::Throttled { message },
-                ApiError::LimitExceededException(_) => StartError::QuotaExceeded { message },
-                ApiError::InternalServiceException(_) => StartError::Transient { message },
-                ApiError::ConflictException(_) => StartError::Conflict { message },
-                ApiError::InvalidRequestException(_)
-                | ApiError::ResourceNotFoundException(_)
-                | ApiError::AccessDeniedException(_) => StartError::Rejected {
-                    code: err.code().unwrap_or("Unknown").to_owned(),
-                    message,
-                },
-                other => match (other.code(), status) {
-                    (Some("TooManyRequestsException"), _) | (_, 429) => {
-                        StartError::Throttled { message }
-                    }
-                    (_, 500..) => StartError::Transient { message },
-                    (code, _) => StartError::Rejected {
-                        code: code.unwrap_or("Unknown").to_owned(),
-                        message,
-                    },
-                },
-            }
+            classify_code(err.code(), status, message)
         }
         SdkError::TimeoutError(_) => StartError::Transient {
             message: "the call to Connect timed out".into(),
@@ -284,6 +264,43 @@ pub fn classify(err: SdkError<ApiError>) -> StartError {
             message: redact_phone_numbers(&format!("the request could not be made: {other}")),
         },
     }
+}
+
+/// The class of a service error, by its code: the codes `StartOutboundChatContact` declares and
+/// those its sibling operations declare, which the same service may answer with.
+fn classify_code(code: Option<&str>, status: u16, message: String) -> StartError {
+    match code.unwrap_or_default() {
+        "ThrottlingException" | "TooManyRequestsException" => StartError::Throttled { message },
+        code if is_quota_code(code) => StartError::QuotaExceeded { message },
+        "InternalServiceException" | "RequestTimeoutException" | "ServiceUnavailableException" => {
+            StartError::Transient { message }
+        }
+        "ConflictException" => StartError::Conflict { message },
+        "IdempotencyException" => StartError::Idempotency { message },
+        "InvalidRequestException"
+        | "InvalidParameterException"
+        | "ResourceNotFoundException"
+        | "AccessDeniedException" => StartError::Rejected {
+            code: code.unwrap_or_default().to_owned(),
+            message,
+        },
+        other => match status {
+            429 => StartError::Throttled { message },
+            408 | 500.. => StartError::Transient { message },
+            _ => StartError::Rejected {
+                code: if other.is_empty() { "Unknown" } else { other }.to_owned(),
+                message,
+            },
+        },
+    }
+}
+
+/// A quota, not a rate: it drains over minutes, so it is never retried in a tight loop.
+fn is_quota_code(code: &str) -> bool {
+    matches!(
+        code,
+        "LimitExceededException" | "ServiceQuotaExceededException"
+    )
 }
 
 #[cfg(test)]
@@ -322,5 +339,37 @@ mod tests {
             config.app_name().map(ToString::to_string).as_deref(),
             Some("reminders")
         );
+    }
+
+    #[test]
+    fn every_service_error_code_has_its_class() {
+        type Class = fn(&StartError) -> bool;
+        let throttled: Class = |e| matches!(e, StartError::Throttled { .. });
+        let quota: Class = |e| matches!(e, StartError::QuotaExceeded { .. });
+        let transient: Class = |e| matches!(e, StartError::Transient { .. });
+        let conflict: Class = |e| matches!(e, StartError::Conflict { .. });
+        let idempotency: Class = |e| matches!(e, StartError::Idempotency { .. });
+        let rejected: Class = |e| matches!(e, StartError::Rejected { .. });
+        let cases: &[(Option<&str>, u16, Class)] = &[
+            (Some("ThrottlingException"), 429, throttled),
+            (Some("TooManyRequestsException"), 429, throttled),
+            (Some("LimitExceededException"), 429, quota),
+            (Some("ServiceQuotaExceededException"), 402, quota),
+            (Some("InternalServiceException"), 500, transient),
+            (Some("RequestTimeoutException"), 408, transient),
+            (Some("ConflictException"), 409, conflict),
+            (Some("IdempotencyException"), 409, idempotency),
+            (Some("InvalidRequestException"), 400, rejected),
+            (Some("AccessDeniedException"), 403, rejected),
+            (Some("ResourceNotFoundException"), 404, rejected),
+            (Some("SomethingNewException"), 429, throttled),
+            (Some("SomethingNewException"), 503, transient),
+            (Some("SomethingNewException"), 400, rejected),
+            (None, 502, transient),
+        ];
+        for (code, status, class) in cases {
+            let err = classify_code(*code, *status, "m".into());
+            assert!(class(&err), "{code:?} {status}: {err:?}");
+        }
     }
 }

@@ -1,84 +1,49 @@
-//! Contact attributes (string → string, shown to the contact flow) and segment attributes
-//! (Connect's typed values; the channel travels here as `connect:Subtype`).
+//! The attribute section of a request: contact attributes (string → string, shown to the
+//! contact flow) and the length rules they share with a template's custom attributes.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The key that carries the channel in `SegmentAttributes`.
-pub const SUBTYPE_KEY: &str = "connect:Subtype";
-/// Keys with this prefix are Connect's system attributes.
-const SYSTEM_PREFIX: &str = "connect:";
+use super::input::FieldNames;
+use super::violation::{Check, Reason};
 
-/// The messaging channel of the outbound chat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Channel {
-    Sms,
-    WhatsApp,
-}
-
-impl Channel {
-    /// The friendly form's `channel` value, case-insensitive.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.to_ascii_uppercase().as_str() {
-            "SMS" => Ok(Self::Sms),
-            "WHATSAPP" => Ok(Self::WhatsApp),
-            _ => Err("must be SMS or WHATSAPP".into()),
-        }
-    }
-
-    /// The `connect:Subtype` value of this channel.
-    pub fn subtype(self) -> &'static str {
-        match self {
-            Self::Sms => "connect:SMS",
-            Self::WhatsApp => "connect:WhatsApp",
-        }
-    }
-
-    pub fn from_subtype(raw: &str) -> Result<Self, String> {
-        match raw {
-            "connect:SMS" => Ok(Self::Sms),
-            "connect:WhatsApp" => Ok(Self::WhatsApp),
-            _ => Err("must be connect:SMS or connect:WhatsApp".into()),
-        }
-    }
-
-    /// A short label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sms => "SMS",
-            Self::WhatsApp => "WHATSAPP",
-        }
-    }
-}
+/// Longest key or value of a contact or template attribute, in characters.
+const MAX_ATTRIBUTE_CHARS: usize = 32_767;
+/// Most UTF-8 bytes of all keys and values of one contact's attributes together.
+pub const MAX_ATTRIBUTES_BYTES: usize = 32_768;
 
 /// Contact attributes. Values may be personal data: `Debug` shows only the keys.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ContactAttributes(BTreeMap<String, String>);
 
 impl ContactAttributes {
-    /// Checks each key (1..32767 characters) and value (at most 32767); returns every problem
-    /// as `(key, sentence)`.
-    pub fn new(map: BTreeMap<String, String>) -> Result<Self, Vec<(String, String)>> {
-        let problems: Vec<(String, String)> = map
-            .iter()
-            .filter_map(|(key, value)| {
-                if key.is_empty() {
-                    Some((key.clone(), "attribute keys must not be empty".into()))
-                } else if key.chars().count() > 32_767 {
-                    Some((
-                        key.clone(),
-                        "attribute keys must be at most 32767 characters".into(),
-                    ))
-                } else if value.chars().count() > 32_767 {
-                    Some((
-                        key.clone(),
-                        "attribute values must be at most 32767 characters".into(),
-                    ))
-                } else {
-                    None
-                }
-            })
+    /// Checks each key (1..32767 characters, only letters, digits, `-` and `_`, as every
+    /// sibling Start*Contact operation documents), each value (at most 32767 characters) and
+    /// the size of all of them together (at most 32,768 UTF-8 bytes); returns every problem as
+    /// `(key, sentence)`, the total's under no key.
+    pub fn new(map: BTreeMap<String, String>) -> Result<Self, Vec<(Option<String>, String)>> {
+        let mut problems: Vec<(Option<String>, String)> = length_problems(&map)
+            .into_iter()
+            .map(|(key, problem)| (Some(key), problem))
             .collect();
+        for key in map.keys() {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+            if !key.is_empty() && !key.chars().all(allowed) {
+                problems.push((
+                    Some(key.clone()),
+                    "attribute keys may contain only letters, digits, `-` and `_`".into(),
+                ));
+            }
+        }
+        let bytes: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if bytes > MAX_ATTRIBUTES_BYTES {
+            problems.push((
+                None,
+                format!(
+                    "all keys and values together must be at most {MAX_ATTRIBUTES_BYTES} bytes in UTF-8, found {bytes}"
+                ),
+            ));
+        }
         if problems.is_empty() {
             Ok(Self(map))
         } else {
@@ -101,110 +66,43 @@ impl fmt::Debug for ContactAttributes {
     }
 }
 
-/// One segment attribute value, as Connect types it. Exactly one member is set on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SegmentValue {
-    String(String),
-    Integer(i32),
-    Map(BTreeMap<String, SegmentValue>),
-    List(Vec<SegmentValue>),
-    Arn(String),
+/// The length rules of a string map of attributes: keys 1..32767 characters, values at most
+/// 32767. Each problem as `(key, sentence)`; a sentence never quotes a value.
+pub(super) fn length_problems(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    map.iter()
+        .filter_map(|(key, value)| {
+            let problem = if key.is_empty() {
+                "attribute keys must not be empty"
+            } else if key.chars().count() > MAX_ATTRIBUTE_CHARS {
+                "attribute keys must be at most 32767 characters"
+            } else if value.chars().count() > MAX_ATTRIBUTE_CHARS {
+                "attribute values must be at most 32767 characters"
+            } else {
+                return None;
+            };
+            Some((key.clone(), problem.to_owned()))
+        })
+        .collect()
 }
 
-/// The segment attributes sent besides `connect:Subtype`, which the function sets itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SegmentAttributes(BTreeMap<String, SegmentValue>);
-
-impl SegmentAttributes {
-    /// Checks the keys (1..128 characters; user keys alphanumeric, `-` and `_`) and that list
-    /// and ARN values appear only under system (`connect:`) keys. `connect:Subtype` must be
-    /// left out: the channel decides it.
-    pub fn new(map: BTreeMap<String, SegmentValue>) -> Result<Self, Vec<(String, String)>> {
-        let mut problems = Vec::new();
-        for (key, value) in &map {
-            if key == SUBTYPE_KEY {
-                problems.push((key.clone(), "is set from the channel".into()));
-                continue;
+/// Reads the contact attributes (none when absent).
+pub(super) fn contact_attributes(
+    check: &mut Check,
+    names: &FieldNames,
+    raw: Option<BTreeMap<String, String>>,
+) -> Option<ContactAttributes> {
+    match ContactAttributes::new(raw.unwrap_or_default()) {
+        Ok(attributes) => Some(attributes),
+        Err(problems) => {
+            for (key, problem) in problems {
+                let field = match key {
+                    Some(key) => format!("{}.{key}", names.attributes),
+                    None => names.attributes.to_owned(),
+                };
+                check.push(field, problem, Reason::InvalidAttributeKey);
             }
-            let system = key.starts_with(SYSTEM_PREFIX);
-            if let Err(problem) = check_key(key, system) {
-                problems.push((key.clone(), problem));
-            }
-            check_value(key, value, system, &mut problems);
+            None
         }
-        if problems.is_empty() {
-            Ok(Self(map))
-        } else {
-            Err(problems)
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &SegmentValue)> {
-        self.0.iter()
-    }
-}
-
-fn check_key(key: &str, system: bool) -> Result<(), String> {
-    let len = key.chars().count();
-    if !(1..=128).contains(&len) {
-        return Err("keys must be 1 to 128 characters".into());
-    }
-    if !system
-        && !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("user keys may contain only letters, digits, `-` and `_`".into());
-    }
-    Ok(())
-}
-
-fn check_value(
-    path: &str,
-    value: &SegmentValue,
-    system: bool,
-    problems: &mut Vec<(String, String)>,
-) {
-    match value {
-        SegmentValue::String(s) if s.chars().count() > 1024 => {
-            problems.push((
-                path.into(),
-                "ValueString must be at most 1024 characters".into(),
-            ));
-        }
-        SegmentValue::Arn(_) | SegmentValue::List(_) if !system => problems.push((
-            path.into(),
-            "ValueArn and ValueList are allowed only in system (connect:) attributes".into(),
-        )),
-        SegmentValue::Arn(arn) if arn.chars().count() > 1024 || !arn.starts_with("arn:") => {
-            problems.push((
-                path.into(),
-                "ValueArn must be an ARN of at most 1024 characters".into(),
-            ));
-        }
-        SegmentValue::Map(map) => {
-            for (key, inner) in map {
-                let inner_path = format!("{path}.ValueMap.{key}");
-                if !(1..=128).contains(&key.chars().count()) {
-                    problems.push((
-                        inner_path.clone(),
-                        "keys must be 1 to 128 characters".into(),
-                    ));
-                }
-                check_value(&inner_path, inner, system, problems);
-            }
-        }
-        SegmentValue::List(items) => {
-            for (index, inner) in items.iter().enumerate() {
-                check_value(
-                    &format!("{path}.ValueList[{index}]"),
-                    inner,
-                    system,
-                    problems,
-                );
-            }
-        }
-        _ => {}
     }
 }
 
@@ -213,28 +111,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn channels_parse_case_insensitively_and_map_to_subtypes() {
-        assert_eq!(Channel::parse("whatsapp"), Ok(Channel::WhatsApp));
-        assert_eq!(Channel::parse("Sms"), Ok(Channel::Sms));
-        assert!(Channel::parse("voice").is_err());
-        assert_eq!(
-            Channel::from_subtype("connect:WhatsApp"),
-            Ok(Channel::WhatsApp)
-        );
-        assert!(Channel::from_subtype("connect:Email").is_err());
+    fn contact_attribute_rules_each_pass_and_fail_at_their_boundary() {
+        let one = |k: &str, v: &str| {
+            ContactAttributes::new([(k.to_string(), v.to_string())].into()).is_ok()
+        };
+        // (key, value, accepted)
+        let cases: Vec<(String, String, bool)> = vec![
+            ("orderId".into(), "".into(), true),
+            ("".into(), "x".into(), false),
+            ("k".repeat(32_767), "".into(), true),
+            ("k".repeat(32_768), "".into(), false),
+            ("k".into(), "v".repeat(32_767), true),
+            ("k".into(), "v".repeat(32_768), false),
+            ("order_id-2".into(), "x".into(), true),
+            ("order id".into(), "x".into(), false),
+            ("order.id".into(), "x".into(), false),
+            ("commandé".into(), "x".into(), false),
+            // Total bytes: key "k" (1 byte) + value.
+            ("k".into(), "é".repeat(16_383), true),
+            ("k".into(), "é".repeat(16_384), false),
+            ("k".into(), format!("{}a", "€".repeat(10_922)), true),
+            ("k".into(), format!("{}ab", "€".repeat(10_922)), false),
+        ];
+        for (key, value, ok) in cases {
+            assert_eq!(
+                one(&key, &value),
+                ok,
+                "{} chars of key, {} bytes of value",
+                key.chars().count(),
+                value.len()
+            );
+        }
     }
 
     #[test]
-    fn contact_attribute_keys_and_values_have_bounds() {
-        let ok = |k: &str, v: &str| {
-            ContactAttributes::new([(k.to_string(), v.to_string())].into()).is_ok()
+    fn the_byte_total_counts_every_key_and_value() {
+        let map = |n: usize| -> BTreeMap<String, String> {
+            (0..n)
+                .map(|i| (format!("k{i:04}"), "x".repeat(27)))
+                .collect()
         };
-        assert!(ok("orderId", ""));
-        assert!(!ok("", "x"));
-        assert!(ok(&"k".repeat(32_767), "x"));
-        assert!(!ok(&"k".repeat(32_768), "x"));
-        assert!(ok("k", &"v".repeat(32_767)));
-        assert!(!ok("k", &"v".repeat(32_768)));
+        // 32 bytes per entry: 1024 entries are exactly 32,768 bytes.
+        assert!(ContactAttributes::new(map(1024)).is_ok());
+        let err = ContactAttributes::new(map(1025)).unwrap_err();
+        assert_eq!(err[0].0, None);
+        assert!(err[0].1.contains("32768 bytes"), "{}", err[0].1);
     }
 
     #[test]
@@ -245,51 +166,12 @@ mod tests {
     }
 
     #[test]
-    fn segment_attribute_rules_each_pass_and_fail() {
-        let s = |v: &str| SegmentValue::String(v.into());
-        let cases: Vec<(&str, SegmentValue, bool)> = vec![
-            ("campaign_id-1", s("x"), true),
-            ("campaign id", s("x"), false),
-            ("", s("x"), false),
-            ("k", s(&"v".repeat(1024)), true),
-            ("k", s(&"v".repeat(1025)), false),
-            ("connect:Custom.Key", s("x"), true),
-            ("connect:Subtype", s("connect:SMS"), false),
-            ("k", SegmentValue::Integer(7), true),
-            ("k", SegmentValue::Arn("arn:aws:connect:x".into()), false),
-            (
-                "connect:Thing",
-                SegmentValue::Arn("arn:aws:connect:x".into()),
-                true,
-            ),
-            (
-                "connect:Thing",
-                SegmentValue::Arn("not-an-arn".into()),
-                false,
-            ),
-            ("k", SegmentValue::List(vec![s("a")]), false),
-            ("connect:List", SegmentValue::List(vec![s("a")]), true),
-            (
-                "k",
-                SegmentValue::Map([("inner".to_string(), s("v"))].into()),
-                true,
-            ),
-            (
-                "k",
-                SegmentValue::Map([("inner".to_string(), s(&"v".repeat(1025)))].into()),
-                false,
-            ),
-            (
-                "k",
-                SegmentValue::Map([(String::new(), s("v"))].into()),
-                false,
-            ),
-        ];
-        for (key, value, ok) in cases {
-            let result = SegmentAttributes::new([(key.to_string(), value.clone())].into());
-            assert_eq!(result.is_ok(), ok, "{key:?} = {value:?}: {result:?}");
-        }
-        let long_key = "k".repeat(129);
-        assert!(SegmentAttributes::new([(long_key, s("x"))].into()).is_err());
+    fn template_attribute_lengths_pass_and_fail_at_their_boundary() {
+        let ok = |k: String, v: String| length_problems(&[(k, v)].into()).is_empty();
+        assert!(ok("k".repeat(32_767), String::new()));
+        assert!(!ok("k".repeat(32_768), String::new()));
+        assert!(!ok(String::new(), "v".into()));
+        assert!(ok("first name".into(), "é".repeat(32_767)));
+        assert!(!ok("k".into(), "é".repeat(32_768)));
     }
 }

@@ -1,9 +1,19 @@
-//! What the customer receives first: a system message with a content type, or a Connect
-//! message template (required for business-initiated WhatsApp), plus the content types the
-//! chat supports.
+//! The message section of a request: what the customer receives first (a system message with a
+//! content type, or a Connect message template, required for business-initiated WhatsApp), and
+//! the content types the chat supports.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use super::attributes::length_problems;
+use super::channel::Channel;
+use super::ids::TemplateRef;
+use super::input::{FieldNames, MessageInput, TemplateInput};
+use super::violation::{Check, Reason};
+
+/// Connect's limit on `InitialSystemMessage.Content` in UTF-8 bytes, for every content type (the
+/// current service model), on top of each type's character limit.
+pub const MAX_CONTENT_BYTES: usize = 16_384;
 
 /// Content types Connect accepts for `InitialSystemMessage`, each with its length limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +69,8 @@ pub struct SystemMessage {
 }
 
 impl SystemMessage {
-    /// Checks the content length against the limit of its content type.
+    /// Checks the content length against the character limit of its content type and the
+    /// byte limit of every type.
     pub fn new(content_type: MessageContentType, content: String) -> Result<Self, String> {
         let len = content.chars().count();
         if len == 0 {
@@ -70,6 +81,12 @@ impl SystemMessage {
                 "must be at most {} characters for {}, found {len}",
                 content_type.max_len(),
                 content_type.as_str()
+            ));
+        }
+        if content.len() > MAX_CONTENT_BYTES {
+            return Err(format!(
+                "must be at most {MAX_CONTENT_BYTES} bytes in UTF-8, found {}",
+                content.len()
             ));
         }
         Ok(Self {
@@ -199,29 +216,189 @@ impl SupportedContentType {
     }
 }
 
+/// Reads the initial message: a system message or a template, not both. A system message on
+/// WhatsApp is refused unless the request follows up a contact the customer is already in
+/// (`related`): WhatsApp lets a business send free text only inside the customer's 24-hour
+/// service window; a business-initiated message must be an approved template.
+pub(super) fn initial_message(
+    check: &mut Check,
+    names: &FieldNames,
+    message: Option<MessageInput>,
+    template: Option<TemplateInput>,
+    channel: Channel,
+    related: bool,
+) -> Option<InitialMessage> {
+    if message.is_some() && template.is_some() {
+        let sentence = format!(
+            "cannot be combined with {}: send one or the other",
+            names.message
+        );
+        check.push(names.template, sentence, Reason::Invalid);
+    }
+    if message.is_some() && channel == Channel::WhatsApp && !related {
+        let sentence = format!(
+            "a business-initiated WhatsApp message must use a template: send {} instead (free text is allowed only as a follow-up, with {})",
+            names.template, names.related_contact_id
+        );
+        check.push(names.message, sentence, Reason::Invalid);
+    }
+    let message = message.map(|m| system_message(check, names, m));
+    let template = template.map(|t| templated_message(check, names, t));
+    match (message, template) {
+        (Some(Some(m)), None) => Some(InitialMessage::System(m)),
+        (None, Some(Some(t))) => Some(InitialMessage::Template(t)),
+        _ => None,
+    }
+}
+
+fn system_message(
+    check: &mut Check,
+    names: &FieldNames,
+    message: MessageInput,
+) -> Option<SystemMessage> {
+    let content_type = match message.content_type {
+        None => {
+            check.push(names.message_content_type, "is required", Reason::Invalid);
+            None
+        }
+        Some(t) => check.field(
+            names.message_content_type,
+            Reason::Invalid,
+            MessageContentType::parse(&t),
+        ),
+    };
+    match (message.content, content_type) {
+        (None, _) => {
+            check.push(names.message_content, "is required", Reason::Invalid);
+            None
+        }
+        (Some(content), Some(t)) => check.field(
+            names.message_content,
+            Reason::Invalid,
+            SystemMessage::new(t, content),
+        ),
+        (Some(_), None) => None,
+    }
+}
+
+fn templated_message(
+    check: &mut Check,
+    names: &FieldNames,
+    template: TemplateInput,
+) -> Option<TemplatedMessage> {
+    let kb = check.required(
+        names.knowledge_base_id,
+        template.knowledge_base_id.as_deref(),
+        TemplateRef::parse,
+    );
+    let id = check.required(
+        names.message_template_id,
+        template.message_template_id.as_deref(),
+        TemplateRef::parse,
+    );
+    if !template.has_attributes {
+        check.push(
+            names.template_attributes,
+            "is required (it may hold empty CustomAttributes)",
+            Reason::Invalid,
+        );
+    }
+    let custom_attributes = template.custom_attributes.unwrap_or_default();
+    let problems = length_problems(&custom_attributes);
+    let custom_ok = problems.is_empty();
+    check.keyed(
+        names.custom_attributes,
+        problems,
+        Reason::InvalidAttributeKey,
+    );
+    let profile = template.customer_profile_attributes.map(|p| {
+        check.field(
+            names.customer_profile_attributes,
+            Reason::Invalid,
+            p.and_then(profile_document),
+        )
+    });
+    let profile_ok = !matches!(profile, Some(None));
+    match (kb, id) {
+        (Some(kb), Some(id)) if custom_ok && profile_ok => Some(TemplatedMessage {
+            knowledge_base_id: kb.as_str().to_owned(),
+            message_template_id: id.as_str().to_owned(),
+            custom_attributes,
+            customer_profile_attributes: profile.flatten(),
+        }),
+        _ => None,
+    }
+}
+
+/// A customer-profile document given as text must hold a JSON object.
+fn profile_document(text: String) -> Result<String, String> {
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(text),
+        _ => Err("must be a JSON object (or a string holding one)".into()),
+    }
+}
+
+/// Reads `SupportedMessagingContentTypes`: each a known type, `text/plain` among them.
+pub(super) fn supported_content_types(
+    check: &mut Check,
+    names: &FieldNames,
+    raw: Option<Vec<String>>,
+) -> Option<Vec<SupportedContentType>> {
+    let types = raw?;
+    let parsed = types
+        .iter()
+        .filter_map(|t| {
+            check.field(
+                names.supported_content_types,
+                Reason::Invalid,
+                SupportedContentType::parse(t),
+            )
+        })
+        .collect();
+    if !types.iter().any(|t| t == "text/plain") {
+        check.push(
+            names.supported_content_types,
+            "must contain text/plain",
+            Reason::Invalid,
+        );
+    }
+    Some(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn content_length_limits_depend_on_the_content_type() {
+    fn content_length_limits_depend_on_the_content_type_and_bytes_bind_every_type() {
         use MessageContentType::*;
-        let cases: &[(MessageContentType, usize, bool)] = &[
-            (TextPlain, 1, true),
-            (TextPlain, 1024, true),
-            (TextPlain, 1025, false),
-            (TextPlain, 0, false),
-            (TextMarkdown, 1024, true),
-            (TextMarkdown, 1025, false),
-            (Json, 12_000, true),
-            (Json, 12_001, false),
-            (InteractiveResponse, 12_288, true),
-            (InteractiveResponse, 12_289, false),
+        // (type, repeated text, times, accepted). "é" is 2 bytes, "€" 3 bytes in UTF-8.
+        let cases: &[(MessageContentType, &str, usize, bool)] = &[
+            (TextPlain, "a", 1, true),
+            (TextPlain, "é", 1024, true),
+            (TextPlain, "a", 1025, false),
+            (TextPlain, "a", 0, false),
+            (TextMarkdown, "€", 1024, true),
+            (TextMarkdown, "a", 1025, false),
+            (Json, "a", 12_000, true),
+            (Json, "a", 12_001, false),
+            (Json, "é", 8_192, true),
+            (Json, "é", 8_193, false),
+            (InteractiveResponse, "a", 12_288, true),
+            (InteractiveResponse, "a", 12_289, false),
+            (InteractiveResponse, "€", 5_461, true),
+            (InteractiveResponse, "€", 5_462, false),
         ];
-        for (content_type, len, ok) in cases {
-            let result = SystemMessage::new(*content_type, "é".repeat(*len));
-            assert_eq!(result.is_ok(), *ok, "{content_type:?} with {len} chars");
+        for (content_type, text, times, ok) in cases {
+            let result = SystemMessage::new(*content_type, text.repeat(*times));
+            assert_eq!(
+                result.is_ok(),
+                *ok,
+                "{content_type:?} with {times} × {text:?}: {result:?}"
+            );
         }
+        let err = SystemMessage::new(Json, "é".repeat(8_193)).unwrap_err();
+        assert!(err.contains("16384 bytes"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,34 @@
-//! The validated domain: types that can only hold a request Connect will accept. The only way
-//! in is [`OutboundChat::from_request`].
+//! The validated domain: types that can only hold a request Connect will accept, and the rules
+//! that build them, one file per section of a request. The only way in is
+//! [`OutboundChat::from_input`], from a [`RequestInput`] that the wire side fills. Nothing here
+//! knows the wire forms, the triggers, sending or telemetry.
 
-pub mod attributes;
-pub mod ids;
-pub mod message;
-pub mod outbound;
-pub mod phone;
+mod arn;
+mod attributes;
+mod channel;
+mod defaults;
+mod endpoints;
+mod ids;
+mod input;
+mod message;
+mod phone;
+mod request;
+mod segments;
+mod violation;
 
-pub use attributes::Channel;
-pub use ids::ClientToken;
-pub use outbound::{Defaults, OutboundChat, Reason, ValidationError, Violation};
-pub use phone::DestinationNumber;
+pub use attributes::{ContactAttributes, MAX_ATTRIBUTES_BYTES};
+pub use channel::{Channel, SUBTYPE_KEY};
+pub use defaults::Defaults;
+pub use ids::{
+    ChatDuration, ClientToken, ContactFlowId, DisplayName, InstanceId, RelatedContactId,
+    RequestIdentifier,
+};
+pub use input::{FieldNames, MessageInput, RequestInput, SegmentInput, TemplateInput};
+pub use message::{
+    InitialMessage, MAX_CONTENT_BYTES, MessageContentType, SupportedContentType, SystemMessage,
+    TemplatedMessage,
+};
+pub use phone::{DestinationNumber, PhoneNumberArn, redact_phone_numbers};
+pub use request::OutboundChat;
+pub use segments::{SegmentAttributes, SegmentValue};
+pub use violation::{Reason, ValidationError, Violation};

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::arn::parse_arn;
+
 /// A customer's phone number in E.164 form (`+` then 2 to 15 digits, no leading zero).
 ///
 /// It is personal data: `Display` and `Debug` show it masked (all but the last two digits), so
@@ -114,43 +116,28 @@ pub fn redact_phone_numbers(text: &str) -> String {
 pub struct PhoneNumberArn(String);
 
 impl PhoneNumberArn {
+    /// At most 256 characters; a well-formed ARN (see [`parse_arn`]) of the `connect` service
+    /// with a region, a 12-digit account, and the resource `phone-number/ID`, ID being letters,
+    /// digits, `-` and `_`.
     pub fn parse(raw: &str) -> Result<Self, String> {
         const SHAPE: &str = "must be a Connect phone-number ARN: arn:<partition>:connect:<region>:<account>:phone-number/<id>";
         if raw.chars().count() > 256 {
             return Err("must be at most 256 characters".into());
         }
-        let parts: Vec<&str> = raw.splitn(6, ':').collect();
-        let [arn, partition, service, region, account, resource] = parts[..] else {
+        let Some(parts) = parse_arn(raw) else {
             return Err(SHAPE.into());
         };
-        let lower_word = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        };
-        let valid = arn == "arn"
-            && lower_word(partition)
-            && service == "connect"
-            && lower_word(region)
-            && account.len() == 12
-            && account.chars().all(|c| c.is_ascii_digit());
-        if !valid {
+        if parts.service != "connect" || parts.region.is_empty() || parts.account.is_empty() {
             return Err(SHAPE.into());
         }
-        if resource.starts_with("instance/") {
+        if parts.resource.starts_with("instance/") {
             return Err(format!(
                 "{SHAPE} (the legacy instance/<id>/phone-number form is not accepted)"
             ));
         }
-        match resource.strip_prefix("phone-number/") {
-            Some(id)
-                if !id.is_empty()
-                    && id
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-            {
-                Ok(Self(raw.to_owned()))
-            }
+        let id_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        match parts.resource.strip_prefix("phone-number/") {
+            Some(id) if !id.is_empty() && id.chars().all(id_char) => Ok(Self(raw.to_owned())),
             _ => Err(SHAPE.into()),
         }
     }
@@ -234,6 +221,23 @@ mod tests {
             ),
             ("arn:aws:sns:us-east-1:123456789012:phone-number/abc", false),
             ("arn:aws:connect:us-east-1:1234:phone-number/abc", false),
+            (
+                "arn:aws:connect:us-east-1:123456789012:phone-number/a_b-9",
+                true,
+            ),
+            (
+                "arn:aws:connect:us-east-1:123456789012:phone-number/a.b",
+                false,
+            ),
+            ("arn:aws:connect::123456789012:phone-number/abc", false),
+            (
+                "arn:gcp:connect:us-east-1:123456789012:phone-number/abc",
+                false,
+            ),
+            (
+                "arn:aws-cn:connect:cn-north-1:123456789012:phone-number/abc",
+                true,
+            ),
             (
                 "arn:aws:connect:us-east-1:123456789012:phone-number/",
                 false,

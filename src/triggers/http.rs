@@ -17,15 +17,14 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
-use crate::domain::ids::RequestIdentifier;
-use crate::domain::{OutboundChat, ValidationError, Violation};
+use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
+use crate::intake::MAX_REQUEST_BYTES;
 use crate::outcome::{Failure, Outcome};
-use crate::request::SendRequest;
-use crate::send::{Invocation, RequestLabel, Sender};
+use crate::pipeline::Pipeline;
 
-/// Largest accepted body of `POST /contacts` (decoded), the size of the largest SQS message.
-pub const MAX_SINGLE_BODY_BYTES: usize = 256 * 1024;
+/// Largest accepted body of `POST /contacts` (decoded): the largest request.
+pub const MAX_SINGLE_BODY_BYTES: usize = MAX_REQUEST_BYTES;
 /// Largest accepted body of `POST /contacts/batch` (decoded).
 pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 /// Most requests in one batch, as in BatchPutContact.
@@ -170,8 +169,7 @@ impl HttpAnswer {
 
 /// Routes and answers one HTTP request.
 pub async fn handle<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     request: HttpRequest,
 ) -> HttpAnswer {
     let route = request.path.trim_end_matches('/');
@@ -220,23 +218,9 @@ pub async fn handle<C: ContactStarter>(
         Err(answer) => return answer,
     };
     if batch {
-        handle_batch(
-            sender,
-            invocation,
-            &request,
-            &body,
-            idempotency_key.as_deref(),
-        )
-        .await
+        handle_batch(pipeline, &request, &body, idempotency_key.as_deref()).await
     } else {
-        handle_single(
-            sender,
-            invocation,
-            &request,
-            &body,
-            idempotency_key.as_deref(),
-        )
-        .await
+        handle_single(pipeline, &request, &body, idempotency_key.as_deref()).await
     }
 }
 
@@ -288,7 +272,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, HttpAnswer> {
         _ => Err(invalid_answer(&ValidationError::single(Violation::new(
             "Idempotency-Key",
             "must be 1 to 255 visible ASCII characters",
-            crate::domain::Reason::Invalid,
+            Reason::Invalid,
         )))),
     }
 }
@@ -306,28 +290,17 @@ fn invalid_answer(err: &ValidationError) -> HttpAnswer {
 }
 
 async fn handle_single<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     request: &HttpRequest,
     body: &str,
     idempotency_key: Option<&str>,
 ) -> HttpAnswer {
-    let chat = SendRequest::from_json(body)
-        .and_then(|r| sender.validate(r))
-        .map(|chat| match idempotency_key {
-            Some(key) => chat.with_token_fallback(
-                DeliveryIdentity::Http {
-                    idempotency_key: key,
-                    item: None,
-                }
-                .client_token(),
-            ),
-            None => chat,
-        });
-    let label = RequestLabel {
-        id: &request.request_id,
-    };
-    match sender.process(invocation, label, chat).await {
+    let delivery = idempotency_key.map(|key| DeliveryIdentity::Http {
+        idempotency_key: key,
+        item: None,
+    });
+    let chat = pipeline.admit_json(body, delivery);
+    match pipeline.send(&request.request_id, chat).await {
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
@@ -347,8 +320,7 @@ async fn handle_single<C: ContactStarter>(
 }
 
 async fn handle_batch<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     request: &HttpRequest,
     body: &str,
     idempotency_key: Option<&str>,
@@ -374,7 +346,7 @@ async fn handle_batch<C: ContactStarter>(
             return invalid_answer(&ValidationError::single(Violation::new(
                 format!("requests[{index}].requestIdentifier"),
                 format!("repeats the identifier {id:?}: each item needs its own"),
-                crate::domain::Reason::Invalid,
+                Reason::Invalid,
             )));
         }
     }
@@ -382,25 +354,13 @@ async fn handle_batch<C: ContactStarter>(
         .into_iter()
         .zip(&identifiers)
         .map(|(item, id)| async move {
-            let chat: Result<OutboundChat, ValidationError> = SendRequest::from_value(item)
-                .and_then(|r| sender.validate(r))
-                .map(|chat| match idempotency_key {
-                    Some(key) => chat.with_token_fallback(
-                        DeliveryIdentity::Http {
-                            idempotency_key: key,
-                            item: Some(id),
-                        }
-                        .client_token(),
-                    ),
-                    None => chat,
-                });
-            let label_id = format!("{}#{id}", request.request_id);
-            (
-                id,
-                sender
-                    .process(invocation, RequestLabel { id: &label_id }, chat)
-                    .await,
-            )
+            let delivery = idempotency_key.map(|key| DeliveryIdentity::Http {
+                idempotency_key: key,
+                item: Some(id),
+            });
+            let chat = pipeline.admit_value(item, delivery);
+            let label = format!("{}#{id}", request.request_id);
+            (id, pipeline.send(&label, chat).await)
         });
     let mut successful = Vec::new();
     let mut failed = Vec::new();
@@ -425,11 +385,7 @@ async fn handle_batch<C: ContactStarter>(
 /// The batch envelope: `{"requests": [1..25 items]}` and nothing else.
 fn batch_items(body: &str) -> Result<Vec<Value>, ValidationError> {
     let invalid = |field: &str, message: &str| {
-        ValidationError::single(Violation::new(
-            field,
-            message,
-            crate::domain::Reason::Invalid,
-        ))
+        ValidationError::single(Violation::new(field, message, Reason::Invalid))
     };
     let value: Value =
         serde_json::from_str(body).map_err(|_| invalid("", "the body is not valid JSON"))?;

@@ -7,48 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
-use crate::domain::{Reason, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
-use crate::request::SendRequest;
-use crate::send::{Invocation, RequestLabel, Sender};
-use crate::triggers::http::MAX_SINGLE_BODY_BYTES;
-
-/// Largest accepted request outside HTTP, in bytes: an SQS record's body, an EventBridge event's
-/// `detail`, a direct invocation's event (the last two measured as compact JSON). The same
-/// 256 KiB as `POST /contacts` and as SQS's classic message size: every Connect field together
-/// stays far below it, so anything larger is a mistake or an attack, and is refused before it
-/// is read any further.
-pub const MAX_REQUEST_BYTES: usize = MAX_SINGLE_BODY_BYTES;
-
-/// The violation of an oversized request: its size, never its content.
-pub(crate) fn too_large(what: &str, bytes: usize) -> ValidationError {
-    ValidationError::single(Violation::new(
-        "",
-        format!(
-            "{what} is {bytes} bytes; at most {MAX_REQUEST_BYTES} bytes (256 KiB) are accepted"
-        ),
-        Reason::Invalid,
-    ))
-}
-
-/// The size of `value` as compact JSON, counted without building the text.
-fn json_size(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing a `Value` into a sink that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
+use crate::pipeline::Pipeline;
 
 /// The success answer: `{"contactId": "..."}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -76,50 +37,31 @@ impl From<Failure> for RequestFailed {
 
 /// Handles an EventBridge event: `detail` is the request; the token derives from the event id.
 pub async fn handle_eventbridge<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     event: EventBridgeEvent,
 ) -> Result<Started, RequestFailed> {
-    let id = event.id.clone().unwrap_or_default();
-    let identity = event
+    let id = event.id.as_deref().unwrap_or_default();
+    let delivery = event
         .id
         .as_deref()
         .map(|event_id| DeliveryIdentity::EventBridge { event_id });
-    send_one(sender, invocation, &id, event.detail, identity).await
+    let chat = pipeline.admit_value(event.detail, delivery);
+    answer(pipeline.send(id, chat).await)
 }
 
 /// Handles a direct invocation: the event is the request; the token derives from the
 /// invocation's request id, which Lambda keeps across its async retries.
 pub async fn handle_direct<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     request_id: &str,
     event: Value,
 ) -> Result<Started, RequestFailed> {
-    let identity = DeliveryIdentity::Invoke { request_id };
-    send_one(sender, invocation, request_id, event, Some(identity)).await
+    let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
+    answer(pipeline.send(request_id, chat).await)
 }
 
-async fn send_one<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
-    id: &str,
-    request: Value,
-    identity: Option<DeliveryIdentity<'_>>,
-) -> Result<Started, RequestFailed> {
-    let size = json_size(&request);
-    let request = if size > MAX_REQUEST_BYTES {
-        Err(too_large("the request", size))
-    } else {
-        SendRequest::from_value(request)
-    };
-    let chat = request
-        .and_then(|request| sender.validate(request))
-        .map(|chat| match identity {
-            Some(identity) => chat.with_token_fallback(identity.client_token()),
-            None => chat,
-        });
-    match sender.process(invocation, RequestLabel { id }, chat).await {
+fn answer(outcome: Outcome) -> Result<Started, RequestFailed> {
+    match outcome {
         Outcome::Started(contact_id) => Ok(Started {
             contact_id: contact_id.to_string(),
         }),
@@ -128,65 +70,17 @@ async fn send_one<C: ContactStarter>(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+mod tests {
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use serde_json::json;
     use tokio::time::Instant;
 
     use super::*;
-    use crate::config::Config;
-    use crate::connect::{ContactId, StartError};
-    use crate::domain::OutboundChat;
-
-    /// A Connect port that starts every contact and counts the calls.
-    #[derive(Default)]
-    pub(crate) struct CountingConnect(pub AtomicUsize);
-
-    impl ContactStarter for CountingConnect {
-        async fn start_contact(&self, _: &OutboundChat) -> Result<ContactId, StartError> {
-            let n = self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(ContactId::new(format!("contact-{n}")))
-        }
-    }
-
-    pub(crate) fn sender() -> Sender<CountingConnect> {
-        let config = Config::from_lookup(|name| {
-            connect_simulator::sample::FUNCTION_VARIABLES
-                .iter()
-                .find(|(variable, _)| *variable == name)
-                .map(|(_, value)| value.to_string())
-        })
-        .expect("test configuration");
-        Sender::new(CountingConnect::default(), &config)
-    }
-
-    /// A valid SMS request whose compact JSON is exactly `bytes` long (up to 320 KB), padded
-    /// with contact attributes of at most 32767 characters each.
-    pub(crate) fn request_of_size(bytes: usize) -> Value {
-        const PADS: usize = 10;
-        let empty: serde_json::Map<String, Value> =
-            (0..PADS).map(|i| (format!("p{i}"), "".into())).collect();
-        let mut request = json!({"to": "+14255550100", "attributes": empty});
-        let padding = bytes - json_size(&request);
-        for i in 0..PADS {
-            let share = padding / PADS + usize::from(i < padding % PADS);
-            request["attributes"][format!("p{i}")] = "x".repeat(share).into();
-        }
-        assert_eq!(json_size(&request), bytes);
-        request
-    }
-
-    fn invocation(sender: &Sender<CountingConnect>, trigger: &'static str) -> Invocation {
-        sender.invocation(trigger, Instant::now() + Duration::from_secs(60))
-    }
-
-    #[test]
-    fn the_size_of_a_request_is_its_compact_json_length() {
-        let value = json!({"to": "+1 425", "message": {"content": "é"}});
-        assert_eq!(json_size(&value), value.to_string().len());
-    }
+    use crate::intake::MAX_REQUEST_BYTES;
+    use crate::intake::tests::request_of_size;
+    use crate::triggers::tests::Fixture;
 
     #[tokio::test]
     async fn an_oversized_direct_or_eventbridge_request_is_refused_unread() {
@@ -196,10 +90,12 @@ pub(crate) mod tests {
             "detail": oversized.clone(),
         }))
         .unwrap();
-        let sender = sender();
-        let direct = handle_direct(&sender, &invocation(&sender, "invoke"), "r-1", oversized).await;
-        let routed =
-            handle_eventbridge(&sender, &invocation(&sender, "eventbridge"), eventbridge).await;
+        let fixture = Fixture::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let direct_invocation = fixture.invocation("invoke", deadline);
+        let routed_invocation = fixture.invocation("eventbridge", deadline);
+        let direct = handle_direct(&fixture.pipeline(&direct_invocation), "r-1", oversized).await;
+        let routed = handle_eventbridge(&fixture.pipeline(&routed_invocation), eventbridge).await;
         for result in [direct, routed] {
             let err = result.unwrap_err();
             assert_eq!(err.kind, ErrorKind::ValidationError);
@@ -211,20 +107,20 @@ pub(crate) mod tests {
                 )
             );
         }
-        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 0);
+        assert_eq!(fixture.calls.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
     async fn a_request_of_exactly_the_limit_is_sent() {
-        let sender = sender();
+        let fixture = Fixture::new();
+        let invocation = fixture.invocation("invoke", Instant::now() + Duration::from_secs(60));
         let started = handle_direct(
-            &sender,
-            &invocation(&sender, "invoke"),
+            &fixture.pipeline(&invocation),
             "r-1",
             request_of_size(MAX_REQUEST_BYTES),
         )
         .await;
         assert!(started.is_ok(), "{started:?}");
-        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 1);
+        assert_eq!(fixture.calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -12,9 +12,7 @@ use crate::connect::ContactStarter;
 use crate::domain::{OutboundChat, ValidationError};
 use crate::idempotency::DeliveryIdentity;
 use crate::outcome::Outcome;
-use crate::request::SendRequest;
-use crate::send::{Invocation, RequestLabel, Sender};
-use crate::triggers::invoke::{MAX_REQUEST_BYTES, too_large};
+use crate::pipeline::Pipeline;
 
 /// An SQS record that cannot be reported back: without a message id, Lambda could not retry
 /// it alone, so the whole batch fails and comes back.
@@ -26,8 +24,7 @@ pub struct MissingMessageId {
 
 /// Handles one batch. Records are decoded one by one: one bad body fails one record.
 pub async fn handle<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, MissingMessageId> {
     if let Some(index) = event.records.iter().position(|r| r.message_id.is_none()) {
@@ -51,7 +48,7 @@ pub async fn handle<C: ContactStarter>(
         }
         let runs = groups
             .into_values()
-            .map(|records| run_group(sender, invocation, records));
+            .map(|records| run_group(pipeline, records));
         join_all(runs).await.into_iter().flatten().collect()
     } else {
         // No more records under way than the invocation may have in flight anyway: a batch of
@@ -62,13 +59,11 @@ pub async fn handle<C: ContactStarter>(
             .iter()
             .enumerate()
             .map(|(index, record)| async move {
-                let outcome = sender
-                    .process(invocation, label(record), decode(sender, record))
-                    .await;
+                let outcome = pipeline.send(id_of(record), admit(pipeline, record)).await;
                 failed_id(record, &outcome).map(|id| (index, id))
             });
         let mut failed: Vec<(usize, String)> = stream::iter(runs)
-            .buffer_unordered(sender.max_in_flight())
+            .buffer_unordered(pipeline.max_in_flight())
             .filter_map(std::future::ready)
             .collect()
             .await;
@@ -84,46 +79,36 @@ pub async fn handle<C: ContactStarter>(
 /// Sends one FIFO group in order. After the first failure, the group's later records are not
 /// sent: sending them would break the order the producer asked for.
 async fn run_group<C: ContactStarter>(
-    sender: &Sender<C>,
-    invocation: &Invocation,
+    pipeline: &Pipeline<'_, C>,
     records: Vec<&SqsMessage>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for record in records {
-        let request = decode(sender, record);
+        let request = admit(pipeline, record);
         let outcome = if failed.is_empty() {
-            sender.process(invocation, label(record), request).await
+            pipeline.send(id_of(record), request).await
         } else {
-            sender.skip(invocation, label(record), request.as_ref().ok())
+            pipeline.skip(id_of(record), request.as_ref().ok())
         };
         failed.extend(failed_id(record, &outcome));
     }
     failed
 }
 
-fn label(record: &SqsMessage) -> RequestLabel<'_> {
-    RequestLabel {
-        id: record.message_id.as_deref().unwrap_or_default(),
-    }
+fn id_of(record: &SqsMessage) -> &str {
+    record.message_id.as_deref().unwrap_or_default()
 }
 
-/// The record's send request, validated, with its token derived from the message id. A body
-/// over [`MAX_REQUEST_BYTES`] fails its record unread; the batch's other records go on.
-fn decode<C: ContactStarter>(
-    sender: &Sender<C>,
+/// The record's send request, admitted with its token derived from the message id.
+fn admit<C: ContactStarter>(
+    pipeline: &Pipeline<'_, C>,
     record: &SqsMessage,
 ) -> Result<OutboundChat, ValidationError> {
-    let body = record.body.as_deref().unwrap_or_default();
-    if body.len() > MAX_REQUEST_BYTES {
-        return Err(too_large("the record body", body.len()));
-    }
-    let chat = sender.validate(SendRequest::from_json(body)?)?;
-    let token = DeliveryIdentity::Sqs {
+    let delivery = DeliveryIdentity::Sqs {
         queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
-        message_id: record.message_id.as_deref().unwrap_or_default(),
-    }
-    .client_token();
-    Ok(chat.with_token_fallback(token))
+        message_id: id_of(record),
+    };
+    pipeline.admit_json(record.body.as_deref().unwrap_or_default(), Some(delivery))
 }
 
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
@@ -142,7 +127,9 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
-    use crate::triggers::invoke::tests::{request_of_size, sender};
+    use crate::intake::MAX_REQUEST_BYTES;
+    use crate::intake::tests::request_of_size;
+    use crate::triggers::tests::Fixture;
 
     fn batch(bodies: &[(&str, String)]) -> SqsEvent {
         let records: Vec<_> = bodies
@@ -159,28 +146,29 @@ mod tests {
 
     #[tokio::test]
     async fn an_oversized_record_fails_alone_and_unread() {
-        let sender = sender();
-        let invocation = sender.invocation("sqs", Instant::now() + Duration::from_secs(60));
+        let fixture = Fixture::new();
+        let invocation = fixture.invocation("sqs", Instant::now() + Duration::from_secs(60));
+        let pipeline = fixture.pipeline(&invocation);
         let event = batch(&[
             ("big", request_of_size(MAX_REQUEST_BYTES + 1).to_string()),
             ("limit", request_of_size(MAX_REQUEST_BYTES).to_string()),
             ("small", request_of_size(400).to_string()),
         ]);
-        let err = decode(&sender, &event.records[0]).unwrap_err();
+        let err = admit(&pipeline, &event.records[0]).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
-                "invalid request: the record body is {} bytes; at most 262144 bytes (256 KiB) are accepted",
+                "invalid request: the request body is {} bytes; at most 262144 bytes (256 KiB) are accepted",
                 MAX_REQUEST_BYTES + 1
             )
         );
-        let response = handle(&sender, &invocation, event).await.unwrap();
+        let response = handle(&pipeline, event).await.unwrap();
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, ["big"]);
-        assert_eq!(sender.connect().0.load(Ordering::SeqCst), 2);
+        assert_eq!(fixture.calls.load(Ordering::SeqCst), 2);
     }
 }

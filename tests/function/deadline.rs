@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use connect_simulator::{Outcome, Simulator, SimulatorConfig};
-use outbound_chat::config::SendTimeouts;
+use outbound_chat::SendTimeouts;
 use outbound_chat::{Config, ContactStarter, Function};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -106,7 +106,7 @@ async fn a_record_whose_pacing_slot_comes_after_the_last_start_is_reported_witho
     let deadline = started + Duration::from_secs(2);
     let event = standard_batch(10, |i| format!("+1425601{i:04}"));
     let answer = handle_by(&function, event, deadline).await;
-    assert_eq!(function.sender().connect().calls().len(), 7);
+    assert_eq!(function.connect().calls().len(), 7);
     assert_eq!(failed_ids(&answer).len(), 3);
     // The refused records did not sleep towards the deadline: the answer comes with the last call.
     assert_eq!(started.elapsed(), Duration::from_millis(1500));

@@ -226,7 +226,7 @@ async fn every_sample_event_gets_its_answer_from_the_compiled_function() {
     assert_eq!(
         extensions,
         vec![Extension {
-            name: outbound_chat::shutdown::EXTENSION_NAME.to_owned(),
+            name: outbound_chat::runtime::EXTENSION_NAME.to_owned(),
             events: vec![],
             before_first_poll: true,
             polls_events: true,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use outbound_chat::domain::OutboundChat;
+use outbound_chat::OutboundChat;
 use outbound_chat::{Config, ContactId, ContactStarter, Function, FunctionError, StartError};
 use serde_json::Value;
 use tokio::time::Instant;

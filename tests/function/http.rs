@@ -20,7 +20,7 @@ async fn a_rest_api_request_answers_200_with_the_contact_id() {
     assert_eq!(answer["headers"]["content-type"], "application/json");
     // The request's own clientToken wins over the Idempotency-Key header.
     assert_eq!(
-        function.sender().connect().calls()[0]
+        function.connect().calls()[0]
             .client_token()
             .unwrap()
             .as_str(),
@@ -39,9 +39,8 @@ async fn an_http_api_request_answers_200_and_derives_its_token_from_the_idempote
     invoke(&second, sample_event("apigw-http-single.json"))
         .await
         .unwrap();
-    let token = |f: &outbound_chat::Function<FakeConnect>| {
-        f.sender().connect().calls()[0].client_token().cloned()
-    };
+    let token =
+        |f: &outbound_chat::Function<FakeConnect>| f.connect().calls()[0].client_token().cloned();
     assert_eq!(token(&first), token(&second));
     assert!(token(&first).is_some());
 }
@@ -53,10 +52,7 @@ async fn a_function_url_request_with_a_base64_body_is_decoded_and_sent() {
         .await
         .unwrap();
     assert_eq!(status(&answer), 200, "{answer}");
-    assert_eq!(
-        function.sender().connect().called_numbers(),
-        ["+14255550112"]
-    );
+    assert_eq!(function.connect().called_numbers(), ["+14255550112"]);
 }
 
 #[tokio::test]
@@ -100,7 +96,7 @@ async fn batch_items_without_identifiers_are_named_by_their_index() {
 #[tokio::test]
 async fn batch_item_failure_codes_follow_batch_put_contact() {
     let function = function();
-    let connect = function.sender().connect();
+    let connect = function.connect();
     connect.script("+14255550201", Script::Always(throttled()));
     connect.script("+14255550202", Script::Always(transient()));
     connect.script(
@@ -211,7 +207,6 @@ async fn each_failure_has_its_http_status() {
         let function = function();
         if let Some(err) = script {
             function
-                .sender()
                 .connect()
                 .script("+14255550100", Script::Always(err));
         }
@@ -320,7 +315,7 @@ async fn routes_methods_media_types_and_sizes_get_their_statuses() {
         }
         if expected != 200 {
             assert!(
-                function.sender().connect().calls().is_empty(),
+                function.connect().calls().is_empty(),
                 "{name} touched Connect"
             );
         }
@@ -336,7 +331,7 @@ async fn a_batch_over_twenty_five_items_is_refused_whole() {
     let answer = invoke(&function, event).await.unwrap();
     assert_eq!(status(&answer), 400);
     assert_eq!(http_body(&answer)["errors"][0]["field"], "requests");
-    assert!(function.sender().connect().calls().is_empty());
+    assert!(function.connect().calls().is_empty());
 }
 
 #[tokio::test]
@@ -346,7 +341,7 @@ async fn batch_items_with_the_same_identifier_are_refused() {
     event["body"] = json!(json!({"requests": [{"requestIdentifier": "a", "to": "+14255550100"}, {"requestIdentifier": "a", "to": "+14255550101"}]}).to_string());
     let answer = invoke(&function, event).await.unwrap();
     assert_eq!(status(&answer), 400);
-    assert!(function.sender().connect().calls().is_empty());
+    assert!(function.connect().calls().is_empty());
 }
 
 #[tokio::test]

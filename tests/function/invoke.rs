@@ -17,9 +17,9 @@ async fn an_eventbridge_event_answers_its_contact_id() {
             .unwrap()
             .starts_with("contact-")
     );
-    let calls = function.sender().connect().calls();
+    let calls = function.connect().calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].channel(), outbound_chat::domain::Channel::WhatsApp);
+    assert_eq!(calls[0].channel(), outbound_chat::Channel::WhatsApp);
 }
 
 #[tokio::test]
@@ -61,7 +61,6 @@ async fn eventbridge_failures_return_each_typed_error_kind() {
         let function = function();
         if let Some(err) = script {
             function
-                .sender()
                 .connect()
                 .script("+14255550100", Script::Always(err));
         }
@@ -81,7 +80,7 @@ async fn eventbridge_tokens_derive_from_the_event_id() {
         let mut event = sample_event("eventbridge.json");
         event["id"] = json!(id);
         invoke(&function, event).await.unwrap();
-        function.sender().connect().calls()[0]
+        function.connect().calls()[0]
             .client_token()
             .unwrap()
             .clone()
@@ -97,7 +96,7 @@ async fn a_direct_invocation_in_the_native_form_starts_the_contact_it_describes(
         .await
         .unwrap();
     assert!(answer["contactId"].is_string());
-    let chat = &function.sender().connect().calls()[0];
+    let chat = &function.connect().calls()[0];
     assert_eq!(
         chat.client_token().unwrap().as_str(),
         "order-A-1002-out-for-delivery"
@@ -114,19 +113,17 @@ async fn a_direct_invocation_without_a_token_derives_one_from_the_request_id() {
         .unwrap();
     let again = helpers_function_token().await;
     assert_eq!(
-        function.sender().connect().calls()[0]
-            .client_token()
-            .unwrap(),
+        function.connect().calls()[0].client_token().unwrap(),
         &again
     );
 }
 
-async fn helpers_function_token() -> outbound_chat::domain::ClientToken {
+async fn helpers_function_token() -> outbound_chat::ClientToken {
     let function = function();
     invoke(&function, json!({"to": "+14255550100"}))
         .await
         .unwrap();
-    function.sender().connect().calls()[0]
+    function.connect().calls()[0]
         .client_token()
         .unwrap()
         .clone()

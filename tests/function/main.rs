@@ -7,6 +7,7 @@ mod e2e;
 mod helpers;
 mod http;
 mod invoke;
+mod layout;
 mod metrics;
 mod privacy;
 mod reliability;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::{Simulator, SimulatorConfig};
-use outbound_chat::telemetry;
+use outbound_chat::runtime;
 use outbound_chat::{Config, Function, FunctionError};
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ async fn invoke_with_metrics(
     function: &Function<FakeConnect>,
     event: Value,
 ) -> (Result<Value, FunctionError>, Vec<Value>) {
-    telemetry::capture_metrics(invoke(function, event)).await
+    runtime::capture_metrics(invoke(function, event)).await
 }
 
 /// Checks one document against the EMF specification and this function's layout, and returns
@@ -218,7 +218,6 @@ async fn a_throttle_counts_itself_and_every_request_it_held_back() {
         &config_with(&[("MAX_IN_FLIGHT", "1")]),
     );
     function
-        .sender()
         .connect()
         .script("+14255550100", Script::Always(throttled()));
     let (_, documents) = invoke_with_metrics(&function, sample_event("sqs-mixed-batch.json")).await;
@@ -293,12 +292,8 @@ async fn a_failed_eventbridge_or_direct_invocation_still_publishes_its_metrics()
 #[tokio::test(start_paused = true)]
 async fn connect_latency_is_each_calls_duration_in_milliseconds() {
     let function = function();
+    function.connect().set_latency(Duration::from_millis(40));
     function
-        .sender()
-        .connect()
-        .set_latency(Duration::from_millis(40));
-    function
-        .sender()
         .connect()
         .script("+14255550103", Script::Always(transient()));
     let (_, documents) = invoke_with_metrics(&function, sample_event("sqs-mixed-batch.json")).await;
@@ -312,7 +307,6 @@ async fn connect_latency_is_each_calls_duration_in_milliseconds() {
 async fn each_request_gets_one_outcome_line_and_each_invocation_one_summary() {
     let function = function();
     function
-        .sender()
         .connect()
         .script("+14255550103", Script::Always(transient()));
     let (logs, _) = with_trace_logs(true, async {
@@ -420,7 +414,7 @@ async fn the_binary_writes_json_lines_with_the_fields_the_documented_query_reads
     assert!(run.status.success(), "{}", run.stderr);
     let shutdown = lines
         .iter()
-        .find(|line| line["fields"]["message"] == telemetry::SHUTDOWN_MESSAGE)
+        .find(|line| line["fields"]["message"] == runtime::SHUTDOWN_MESSAGE)
         .expect("the shutdown line");
     assert_eq!(shutdown["fields"]["signal"], "SIGTERM");
 }
@@ -454,7 +448,7 @@ async fn sigterm_outside_lambda_flushes_and_exits_at_once() {
         run.shutdown_took
     );
     assert!(
-        run.stdout.contains(telemetry::SHUTDOWN_MESSAGE) && run.stdout.contains("SIGTERM"),
+        run.stdout.contains(runtime::SHUTDOWN_MESSAGE) && run.stdout.contains("SIGTERM"),
         "{}",
         run.stdout
     );

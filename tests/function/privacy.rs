@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use connect_simulator::{ConnectErrorCode, ScriptedReply, Simulator, SimulatorConfig};
-use outbound_chat::domain::OutboundChat;
-use outbound_chat::telemetry::{self, LogSettings};
+use outbound_chat::OutboundChat;
+use outbound_chat::runtime::{self, LogSettings};
 use outbound_chat::{ContactId, ContactStarter, Function, StartError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -263,7 +263,7 @@ pub(crate) async fn with_trace_logs<F: Future<Output = String>>(
         directives: String::new(),
     };
     let _default =
-        tracing::subscriber::set_default(telemetry::log_subscriber(&settings, buffer.clone()));
+        tracing::subscriber::set_default(runtime::log_subscriber(&settings, buffer.clone()));
     let output = scenario.await;
     (buffer.text(), output)
 }
@@ -275,7 +275,7 @@ pub(crate) async fn invoke_rendered<C: ContactStarter>(
     event: Value,
     deadline: Duration,
 ) -> String {
-    let (result, documents) = telemetry::capture_metrics(function.handle(
+    let (result, documents) = runtime::capture_metrics(function.handle(
         event,
         "8e3f5a1c-0000-4000-8000-00000000beef",
         Instant::now() + deadline,
@@ -309,7 +309,7 @@ impl ContactStarter for OpaqueIds {
 /// the caller's idempotency key, not personal data, and a caller may well build it from an
 /// order number that is also a contact attribute (`order-A-1002-out-for-delivery`).
 fn calls_debug(function: &Function<OpaqueIds>) -> String {
-    let debug = format!("{:?}", function.sender().connect().0.calls());
+    let debug = format!("{:?}", function.connect().0.calls());
     let mut blanked = String::new();
     let mut rest = debug.as_str();
     while let Some(at) = rest.find("ClientToken(\"") {
@@ -337,7 +337,6 @@ async fn assert_events_private(events: &[Value], failure: Option<StartError>, ex
                 if let Some(failure) = &failure {
                     for needle in needles(event).iter().filter(|n| n.starts_with('+')) {
                         function
-                            .sender()
                             .connect()
                             .0
                             .script(needle, Script::Always(failure.clone()));
@@ -777,7 +776,7 @@ async fn the_binary_at_trace_level_logs_no_personal_data() {
         );
         assert!(run.stdout.contains("contact started"), "{}", run.stdout);
         assert!(
-            run.stdout.contains(telemetry::SHUTDOWN_MESSAGE),
+            run.stdout.contains(runtime::SHUTDOWN_MESSAGE),
             "{}",
             run.stdout
         );

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use connect_simulator::{Outcome, RateLimit, Simulator, SimulatorConfig};
-use outbound_chat::domain::OutboundChat;
+use outbound_chat::OutboundChat;
 use outbound_chat::{Config, ContactId, ContactStarter, Function, SdkContactStarter, StartError};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -141,7 +141,7 @@ async fn a_standard_batch_never_has_more_than_max_in_flight_calls_and_uses_them_
     let started = Instant::now();
     let answer = handle(&function, standard_batch(40, |i| format!("+1425500{i:04}"))).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
-    let connect = function.sender().connect();
+    let connect = function.connect();
     assert_eq!(connect.called().len(), 40);
     assert_eq!(connect.most_in_flight(), 4);
     // Forty calls four at a time: ten rounds of the latency, no idle slot in between.
@@ -172,7 +172,7 @@ async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() 
     let answer = handle(&function, json!({ "Records": records })).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
 
-    let connect = function.sender().connect();
+    let connect = function.connect();
     assert_eq!(connect.most_in_flight(), 4);
     let called = connect.called();
     assert_eq!(called.len(), groups * per_group);

@@ -14,7 +14,7 @@ async fn the_mixed_batch_reports_exactly_the_invalid_record() {
         failed_ids(&answer),
         ["0c5f3a52-0003-4d6b-9b1e-6f0a2c3b4d03"]
     );
-    let mut numbers = function.sender().connect().called_numbers();
+    let mut numbers = function.connect().called_numbers();
     numbers.sort();
     assert_eq!(numbers, ["+14255550100", "+14255550101", "+14255550103"]);
 }
@@ -32,7 +32,6 @@ async fn a_batch_that_all_succeeds_answers_an_empty_failure_list() {
 async fn a_connect_failure_fails_only_its_own_record() {
     let function = function();
     function
-        .sender()
         .connect()
         .script("+14255550103", Script::Always(transient()));
     let answer = invoke(&function, sample_event("sqs-mixed-batch.json"))
@@ -54,7 +53,6 @@ async fn the_fifo_batch_skips_the_rest_of_a_failed_group_only() {
     let function = function();
     // The second message of group customer-a fails.
     function
-        .sender()
         .connect()
         .script("+14255550110", Script::Nth(2, transient()));
     let answer = invoke(&function, sample_event("sqs-fifo-two-groups.json"))
@@ -67,7 +65,7 @@ async fn the_fifo_batch_skips_the_rest_of_a_failed_group_only() {
             "f1f0a000-0000-4000-8000-00000000a003"
         ]
     );
-    let calls = function.sender().connect().called_numbers();
+    let calls = function.connect().called_numbers();
     // Group a: two calls (the third record is never sent); group b: both sent.
     assert_eq!(calls.iter().filter(|n| *n == "+14255550110").count(), 2);
     assert_eq!(calls.iter().filter(|n| *n == "+14255550120").count(), 2);
@@ -80,7 +78,6 @@ async fn fifo_records_of_one_group_are_sent_in_order() {
         .await
         .unwrap();
     let tokens_a: Vec<String> = function
-        .sender()
         .connect()
         .calls()
         .iter()
@@ -109,7 +106,7 @@ async fn function_for_one(record: Value) -> String {
     invoke(&function, json!({"Records": [record]}))
         .await
         .unwrap();
-    function.sender().connect().calls()[0]
+    function.connect().calls()[0]
         .client_token()
         .unwrap()
         .as_str()
@@ -128,7 +125,6 @@ async fn a_redelivered_record_gets_the_same_token_and_records_get_different_ones
         .unwrap();
     let tokens = |f: &outbound_chat::Function<FakeConnect>| {
         let mut calls: Vec<(String, String)> = f
-            .sender()
             .connect()
             .calls()
             .iter()
@@ -159,7 +155,7 @@ async fn a_request_with_its_own_client_token_keeps_it() {
     event["Records"][0]["body"] = Value::String(body.to_string());
     invoke(&function, event).await.unwrap();
     assert_eq!(
-        function.sender().connect().calls()[0]
+        function.connect().calls()[0]
             .client_token()
             .unwrap()
             .as_str(),
@@ -174,7 +170,6 @@ async fn throttling_stops_the_batch_and_reports_every_unsent_record() {
         &config_with(&[("MAX_IN_FLIGHT", "1")]),
     );
     function
-        .sender()
         .connect()
         .script("+14255550100", Script::Always(throttled()));
     let answer = invoke(&function, sample_event("sqs-mixed-batch.json"))
@@ -184,7 +179,7 @@ async fn throttling_stops_the_batch_and_reports_every_unsent_record() {
     let mut failed = failed_ids(&answer);
     failed.sort();
     assert_eq!(failed.len(), 4);
-    assert_eq!(function.sender().connect().calls().len(), 1);
+    assert_eq!(function.connect().calls().len(), 1);
 }
 
 #[tokio::test]
@@ -197,7 +192,7 @@ async fn an_sqs_record_without_a_message_id_fails_the_whole_batch() {
         .remove("messageId");
     let err = invoke(&function, event).await.unwrap_err();
     assert_eq!(err.error_type(), "MalformedEvent");
-    assert!(function.sender().connect().calls().is_empty());
+    assert!(function.connect().calls().is_empty());
 }
 
 use outbound_chat::Function;

@@ -1,8 +1,8 @@
 //! Every validation rule of the contract and of Connect's API, each with a passing and a
 //! failing case, in both request forms.
 
-use outbound_chat::domain::{OutboundChat, ValidationError};
-use outbound_chat::request::SendRequest;
+use outbound_chat::Intake;
+use outbound_chat::{OutboundChat, ValidationError};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -15,7 +15,7 @@ fn validate_with(
     request: Value,
     config: &outbound_chat::Config,
 ) -> Result<OutboundChat, ValidationError> {
-    SendRequest::from_value(request).and_then(|r| OutboundChat::from_request(r, &config.defaults))
+    Intake::from_config(config).admit_value(request, None)
 }
 
 /// Merges `patch` into a copy of `base` (JSON merge patch: `null` removes a key).
@@ -401,6 +401,97 @@ fn rules() -> Vec<Rule> {
             json!({"SegmentAttributes": {"connect:Subtype": {"ValueString": "connect:WhatsApp"}}}),
             "InitialSystemMessage",
         ),
+        (
+            "WhatsApp free text is sent as a follow-up of a related contact",
+            friendly_whatsapp,
+            json!({"template": null, "message": {"content": "See you at 10:30"}, "relatedContactId": "c-1"}),
+            json!({"template": null, "message": {"content": "See you at 10:30"}}),
+            "message",
+        ),
+        (
+            "native WhatsApp free text is sent as a follow-up of a related contact",
+            native_sms,
+            json!({"SegmentAttributes": {"connect:Subtype": {"ValueString": "connect:WhatsApp"}}, "RelatedContactId": "c-1"}),
+            json!({"SegmentAttributes": {"connect:Subtype": {"ValueString": "connect:WhatsApp"}}}),
+            "InitialSystemMessage",
+        ),
+        (
+            "message content is at most 16384 bytes for application/json",
+            friendly_sms,
+            json!({"message": {"contentType": "application/json", "content": "é".repeat(8_192)}}),
+            json!({"message": {"contentType": "application/json", "content": "é".repeat(8_193)}}),
+            "message.content",
+        ),
+        (
+            "native message content is at most 16384 bytes for interactive responses",
+            native_sms,
+            json!({"InitialSystemMessage": {"ContentType": "application/vnd.amazonaws.connect.message.interactive.response", "Content": "€".repeat(5_461)}}),
+            json!({"InitialSystemMessage": {"ContentType": "application/vnd.amazonaws.connect.message.interactive.response", "Content": "€".repeat(5_462)}}),
+            "InitialSystemMessage.Content",
+        ),
+        (
+            "template custom attribute keys are 1..32767",
+            friendly_whatsapp,
+            json!({"template": {"customAttributes": {long(32_767): ""}}}),
+            json!({"template": {"customAttributes": {"": "Ana"}}}),
+            "template.customAttributes",
+        ),
+        (
+            "template custom attribute values are at most 32767 characters",
+            friendly_whatsapp,
+            json!({"template": {"customAttributes": {"firstName": "é".repeat(32_767)}}}),
+            json!({"template": {"customAttributes": {"firstName": "é".repeat(32_768)}}}),
+            "template.customAttributes.firstName",
+        ),
+        (
+            "native template custom attribute keys are not empty",
+            native_sms,
+            json!({"InitialSystemMessage": null, "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "kb", "MessageTemplateId": "t", "TemplateAttributes": {"CustomAttributes": {"k": "v"}}}}),
+            json!({"InitialSystemMessage": null, "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "kb", "MessageTemplateId": "t", "TemplateAttributes": {"CustomAttributes": {"": "v"}}}}),
+            "InitialTemplatedSystemMessage.TemplateAttributes.CustomAttributes",
+        ),
+        (
+            "attribute keys are letters, digits, - and _",
+            friendly_sms,
+            json!({"attributes": {"order_id-2": "x"}}),
+            json!({"attributes": {"order id": "x"}}),
+            "attributes.order id",
+        ),
+        (
+            "native attribute keys are letters, digits, - and _",
+            native_sms,
+            json!({"Attributes": {"orderId": "x"}}),
+            json!({"Attributes": {"order.id": "x"}}),
+            "Attributes.order.id",
+        ),
+        (
+            "attributes hold at most 32768 bytes together",
+            friendly_sms,
+            json!({"attributes": {"k": format!("{}a", "é".repeat(16_383))}}),
+            json!({"attributes": {"k": format!("{}ab", "é".repeat(16_383))}}),
+            "attributes",
+        ),
+        (
+            "segment ValueArn is an ARN",
+            friendly_sms,
+            json!({"segmentAttributes": {"connect:Thing": {"ValueArn": "arn:aws:connect:us-east-1:123456789012:instance/i-1"}}}),
+            json!({"segmentAttributes": {"connect:Thing": {"ValueArn": "arn:aws:connect"}}}),
+            "segmentAttributes.connect:Thing",
+        ),
+        (
+            "from may name a phone-number id with _",
+            friendly_sms,
+            json!({"from": "arn:aws:connect:us-east-1:123456789012:phone-number/a_b-1"}),
+            json!({"from": "arn:aws:connect:us-east-1:123456789012:phone-number/a.b"}),
+            "from",
+        ),
+        (
+            "native source type is checked without an address",
+            native_sms,
+            json!({"SourceEndpoint": {"Address": null}}),
+            json!({"SourceEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": null}}),
+            "SourceEndpoint.Type",
+        ),
     ]
 }
 
@@ -476,10 +567,7 @@ fn defaults_fill_what_the_request_leaves_out_and_the_channel_picks_the_source() 
     let whatsapp = validate_with(friendly_whatsapp(), &config).unwrap();
     assert_eq!(whatsapp.source().as_str(), WHATSAPP_ARN);
     let default_channel = validate(json!({"to": "+14255550100"})).unwrap();
-    assert_eq!(
-        default_channel.channel(),
-        outbound_chat::domain::Channel::Sms
-    );
+    assert_eq!(default_channel.channel(), outbound_chat::Channel::Sms);
 }
 
 #[test]

@@ -11,8 +11,8 @@ use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use connect_simulator::{
     ConnectErrorCode, Outcome, RunningSimulator, ScriptedReply, Simulator, SimulatorConfig,
 };
-use outbound_chat::domain::OutboundChat;
-use outbound_chat::request::SendRequest;
+use outbound_chat::Intake;
+use outbound_chat::OutboundChat;
 use outbound_chat::{Config, ContactStarter, Function, SdkContactStarter, StartError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -57,10 +57,10 @@ pub fn sdk_starter(simulator: &RunningSimulator) -> SdkContactStarter {
 }
 
 fn chat(request: Value) -> OutboundChat {
-    let request = SendRequest::from_value(request).unwrap();
-    OutboundChat::from_request(request, &test_config().defaults)
+    Intake::from_config(&test_config())
+        .admit_value(request, None)
         .unwrap()
-        .with_token_fallback(outbound_chat::domain::ClientToken::parse("wire-test-token").unwrap())
+        .with_token_fallback(outbound_chat::ClientToken::parse("wire-test-token").unwrap())
 }
 
 fn sms() -> Value {
@@ -119,7 +119,24 @@ async fn every_connect_error_maps_to_its_classification() {
         (ConnectErrorCode::InternalService, |e| {
             matches!(e, StartError::Transient { .. })
         }),
+        (ConnectErrorCode::Idempotency, |e| {
+            matches!(e, StartError::Idempotency { .. })
+        }),
+        (ConnectErrorCode::ServiceQuotaExceeded, |e| {
+            matches!(e, StartError::QuotaExceeded { .. })
+        }),
+        (ConnectErrorCode::RequestTimeout, |e| {
+            matches!(e, StartError::Transient { .. })
+        }),
+        (ConnectErrorCode::TooManyRequests, |e| {
+            matches!(e, StartError::Throttled { .. })
+        }),
     ];
+    assert_eq!(
+        cases.len(),
+        ConnectErrorCode::ALL.len(),
+        "every code has a case"
+    );
     for (code, expected) in cases {
         let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
         simulator.script(replies(code));
@@ -204,16 +221,25 @@ async fn run(
 #[tokio::test]
 async fn each_connect_error_gets_the_right_answer_from_each_trigger() {
     use ConnectErrorCode::*;
-    // (code, EventBridge error type, HTTP status, batch failure code)
+    // (code, EventBridge / direct error type, HTTP status, batch failure code)
     let cases = [
         (InvalidRequest, "Rejected", 502, "REJECTED"),
         (AccessDenied, "Rejected", 502, "REJECTED"),
         (ResourceNotFound, "Rejected", 502, "REJECTED"),
-        (Conflict, "Rejected", 409, "IDEMPOTENCY_EXCEPTION"),
+        (Conflict, "Rejected", 409, "CONFLICT"),
+        (Idempotency, "Rejected", 409, "IDEMPOTENCY_EXCEPTION"),
         (Throttling, "Throttled", 429, "REQUEST_THROTTLED"),
+        (TooManyRequests, "Throttled", 429, "REQUEST_THROTTLED"),
         (LimitExceeded, "Throttled", 429, "REQUEST_THROTTLED"),
+        (ServiceQuotaExceeded, "Throttled", 429, "REQUEST_THROTTLED"),
         (InternalService, "Unavailable", 503, "INTERNAL_ERROR"),
+        (RequestTimeout, "Unavailable", 503, "INTERNAL_ERROR"),
     ];
+    assert_eq!(
+        cases.len(),
+        ConnectErrorCode::ALL.len(),
+        "every code has a case"
+    );
     for (code, kind, status, batch_code) in cases {
         let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
         let function = sdk_function(&simulator, &test_config());
@@ -230,6 +256,12 @@ async fn each_connect_error_gets_the_right_answer_from_each_trigger() {
 
         simulator.script(replies(code));
         let err = run(&function, sample_event("eventbridge.json"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), kind, "{code:?}");
+
+        simulator.script(replies(code));
+        let err = run(&function, sample_event("direct-invoke-native.json"))
             .await
             .unwrap_err();
         assert_eq!(err.error_type(), kind, "{code:?}");
@@ -298,6 +330,23 @@ mod property {
         .prop_map(|chars| chars.into_iter().collect())
     }
 
+    /// Attribute keys: mostly the letters, digits, `-` and `_` Connect allows, sometimes not.
+    fn key(min: usize, max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                8 => Just('a'),
+                4 => Just('Z'),
+                4 => Just('7'),
+                4 => Just('_'),
+                4 => Just('-'),
+                1 => Just('é'),
+                1 => Just(' ')
+            ],
+            min..=max,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
     fn number() -> impl Strategy<Value = String> {
         (
             1u8..=9,
@@ -335,7 +384,15 @@ mod property {
                 Just(max),
             )
         })
-        .prop_map(|(t, body, at_max, max)| (t, if at_max { "x".repeat(max) } else { body }))
+        .prop_map(|(t, body, at_max, max)| {
+            // At the limit: the character limit in ASCII, or the byte limit in "€" (3 bytes).
+            let full = if max > 5_461 {
+                "€".repeat(5_461)
+            } else {
+                "x".repeat(max)
+            };
+            (t, if at_max { full } else { body })
+        })
     }
 
     /// A request in the friendly form, valid or slightly off.
@@ -345,16 +402,17 @@ mod property {
             number(),
             prop::option::of(content()),
             prop::option::of((text(1, 20), text(1, 20), proptest::collection::btree_map(text(1, 10), text(0, 20), 0..3))),
-            proptest::collection::btree_map(text(0, 12), text(0, 30), 0..3),
+            proptest::collection::btree_map(key(0, 12), text(0, 30), 0..3),
             prop::option::of(50i64..=10_100),
             prop::option::of(text(0, 260)),
             prop::option::of(text(1, 40)),
+            prop::option::of(key(0, 40)),
             prop::option::of(prop::sample::subsequence(
                 vec!["text/plain", "text/markdown", "application/json", "application/vnd.amazonaws.connect.message.interactive"],
                 1..=4,
             )),
         )
-            .prop_map(|(whatsapp, to, message, template, attributes, duration, display, token, types)| {
+            .prop_map(|(whatsapp, to, message, template, attributes, duration, display, token, related, types)| {
                 let mut r = Map::new();
                 r.insert("channel".into(), json!(if whatsapp { "WHATSAPP" } else { "sms" }));
                 r.insert("to".into(), json!(to));
@@ -373,6 +431,9 @@ mod property {
                 }
                 if let Some(t) = token {
                     r.insert("clientToken".into(), json!(t));
+                }
+                if let Some(related) = related {
+                    r.insert("relatedContactId".into(), json!(related));
                 }
                 if let Some(types) = types {
                     r.insert("supportedMessagingContentTypes".into(), json!(types));
@@ -400,7 +461,7 @@ mod property {
                     "TemplateAttributes": {"CustomAttributes": t["customAttributes"], "CustomerProfileAttributes": "{\"profile\":{}}"}
                 });
             }
-            for (from, to) in [("chatDurationInMinutes", "ChatDurationInMinutes"), ("clientToken", "ClientToken"), ("supportedMessagingContentTypes", "SupportedMessagingContentTypes")] {
+            for (from, to) in [("chatDurationInMinutes", "ChatDurationInMinutes"), ("clientToken", "ClientToken"), ("relatedContactId", "RelatedContactId"), ("supportedMessagingContentTypes", "SupportedMessagingContentTypes")] {
                 if let Some(v) = f.get(from) {
                     r[to] = v.clone();
                 }
@@ -419,8 +480,7 @@ mod property {
         fn connect_accepts_every_request_the_function_accepts(request in prop_oneof![friendly(), native()]) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async {
-                let parsed = SendRequest::from_value(request.clone())
-                    .and_then(|r| OutboundChat::from_request(r, &test_config().defaults));
+                let parsed = Intake::from_config(&test_config()).admit_value(request.clone(), None);
                 let Ok(chat) = parsed else { return Ok(()) };
                 let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
                 let result = sdk_starter(&simulator).start_contact(&chat).await;
@@ -441,8 +501,8 @@ mod property {
                 .new_tree(&mut runner)
                 .unwrap()
                 .current();
-            let ok = SendRequest::from_value(request)
-                .and_then(|r| OutboundChat::from_request(r, &test_config().defaults))
+            let ok = Intake::from_config(&test_config())
+                .admit_value(request, None)
                 .is_ok();
             accepted += usize::from(ok);
         }

@@ -1,0 +1,135 @@
+//! One invocation's budget and tally: its deadline, how many Connect calls may be in flight,
+//! whether sending has been halted (and why), and the count of outcomes that telemetry reads
+//! for the summary line and the metrics. Owned here; nothing else changes it.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use crate::domain::Channel;
+use crate::outcome::{NotSent, Outcome};
+
+/// One invocation's budget and tally.
+pub struct Invocation {
+    trigger: &'static str,
+    deadline: Instant,
+    permits: Semaphore,
+    halted: Mutex<Option<NotSent>>,
+    tally: Mutex<Tally>,
+}
+
+impl Invocation {
+    /// An invocation of `trigger` that must answer before `deadline`, with at most
+    /// `max_in_flight` Connect calls at once.
+    pub fn new(trigger: &'static str, deadline: Instant, max_in_flight: usize) -> Self {
+        Self {
+            trigger,
+            deadline,
+            permits: Semaphore::new(max_in_flight),
+            halted: Mutex::new(None),
+            tally: Mutex::new(Tally::default()),
+        }
+    }
+
+    /// The trigger's short name, for logs and metrics.
+    pub fn trigger(&self) -> &'static str {
+        self.trigger
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Waits for a slot among the calls in flight; `None` if the budget was closed.
+    pub async fn slot(&self) -> Option<SemaphorePermit<'_>> {
+        self.permits.acquire().await.ok()
+    }
+
+    /// Stops the invocation's later sends, for the first `reason` given.
+    pub fn halt(&self, reason: NotSent) {
+        self.halted.lock().expect("halt lock").get_or_insert(reason);
+    }
+
+    /// Why sending was halted, if it was.
+    pub fn halted(&self) -> Option<NotSent> {
+        *self.halted.lock().expect("halt lock")
+    }
+
+    /// Counts one request's outcome.
+    pub fn count(&self, channel: Option<Channel>, outcome: &Outcome, latency: Option<Duration>) {
+        self.tally
+            .lock()
+            .expect("tally lock")
+            .add(channel, outcome, latency);
+    }
+
+    /// The counts so far, to read.
+    pub fn tally(&self) -> MutexGuard<'_, Tally> {
+        self.tally.lock().expect("tally lock")
+    }
+}
+
+/// Counts of one invocation, per channel (`None`: requests too invalid to have one).
+#[derive(Debug, Default)]
+pub struct Tally {
+    per_channel: BTreeMap<Option<Channel>, ChannelTally>,
+}
+
+/// The counts of one channel.
+#[derive(Debug, Default)]
+pub struct ChannelTally {
+    pub started: u32,
+    /// Failures by reason code.
+    pub failures: BTreeMap<&'static str, u32>,
+    pub throttled: u32,
+    pub expired: u32,
+    /// Connect's latency of each call, in milliseconds.
+    pub latencies_ms: Vec<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, channel: Option<Channel>, outcome: &Outcome, latency: Option<Duration>) {
+        let entry = self.per_channel.entry(channel).or_default();
+        if let Some(latency) = latency {
+            entry.latencies_ms.push(latency.as_secs_f64() * 1000.0);
+        }
+        match outcome {
+            Outcome::Started(_) => entry.started += 1,
+            Outcome::Failed(failure) => {
+                let code = failure.reason_code();
+                *entry.failures.entry(code).or_default() += 1;
+                match code {
+                    "REQUEST_THROTTLED" => entry.throttled += 1,
+                    "EXPIRED" => entry.expired += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Each channel seen, with its counts.
+    pub fn channels(&self) -> impl Iterator<Item = (Option<Channel>, &ChannelTally)> {
+        self.per_channel.iter().map(|(channel, t)| (*channel, t))
+    }
+
+    /// Requests started and failed, over every channel.
+    pub fn totals(&self) -> (u32, u32) {
+        self.per_channel.values().fold((0, 0), |(s, f), t| {
+            (s + t.started, f + t.failures.values().sum::<u32>())
+        })
+    }
+
+    /// Failures by reason code, over every channel.
+    pub fn failures_by_code(&self) -> BTreeMap<&'static str, u32> {
+        let mut all = BTreeMap::new();
+        for tally in self.per_channel.values() {
+            for (code, count) in &tally.failures {
+                *all.entry(*code).or_default() += count;
+            }
+        }
+        all
+    }
+}

@@ -1,0 +1,68 @@
+//! What a trigger hands each request to: the intake, the sender and the invocation's budget,
+//! bound together for one invocation. A trigger keeps only its envelope and its answer.
+
+use serde_json::Value;
+
+use crate::connect::ContactStarter;
+use crate::domain::{OutboundChat, ValidationError};
+use crate::idempotency::DeliveryIdentity;
+use crate::intake::Intake;
+use crate::invocation::Invocation;
+use crate::outcome::Outcome;
+use crate::send::Sender;
+
+/// One invocation's way through: admit, then send, each request to exactly one outcome.
+pub struct Pipeline<'a, C> {
+    intake: &'a Intake,
+    sender: &'a Sender<C>,
+    invocation: &'a Invocation,
+}
+
+impl<'a, C: ContactStarter> Pipeline<'a, C> {
+    pub fn new(intake: &'a Intake, sender: &'a Sender<C>, invocation: &'a Invocation) -> Self {
+        Self {
+            intake,
+            sender,
+            invocation,
+        }
+    }
+
+    /// Most requests worth having under way at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.sender.max_in_flight()
+    }
+
+    /// Admits a request given as JSON text.
+    pub fn admit_json(
+        &self,
+        text: &str,
+        delivery: Option<DeliveryIdentity<'_>>,
+    ) -> Result<OutboundChat, ValidationError> {
+        self.intake.admit_json(text, delivery)
+    }
+
+    /// Admits a request given as a JSON value.
+    pub fn admit_value(
+        &self,
+        value: Value,
+        delivery: Option<DeliveryIdentity<'_>>,
+    ) -> Result<OutboundChat, ValidationError> {
+        self.intake.admit_value(value, delivery)
+    }
+
+    /// Takes an admitted (or refused) request to its outcome; `request_id` names it in logs.
+    pub async fn send(
+        &self,
+        request_id: &str,
+        request: Result<OutboundChat, ValidationError>,
+    ) -> Outcome {
+        self.sender
+            .process(self.invocation, request_id, request)
+            .await
+    }
+
+    /// Reports a request not sent because an earlier one of its FIFO group failed.
+    pub fn skip(&self, request_id: &str, chat: Option<&OutboundChat>) -> Outcome {
+        self.sender.skip(self.invocation, request_id, chat)
+    }
+}

@@ -1,0 +1,81 @@
+//! The lines an operator reads: one per request outcome (masked data only), and one summary per
+//! invocation, after which the invocation's metrics and every gathered line are written out.
+
+use std::time::{Duration, SystemTime};
+
+use super::metrics::{metric_documents, publish};
+use crate::connect::StartError;
+use crate::domain::Channel;
+use crate::invocation::Invocation;
+use crate::log_output;
+use crate::outcome::{Failure, Outcome};
+
+/// Logs one request's outcome line: its trigger, the trigger's id for it, its channel, and
+/// what became of it, never the number or the message.
+pub fn log_outcome(
+    trigger: &str,
+    request_id: &str,
+    channel: Option<Channel>,
+    outcome: &Outcome,
+    latency: Option<Duration>,
+) {
+    let channel = channel.map_or("UNKNOWN", Channel::as_str);
+    let latency_ms = latency.map(|l| l.as_millis() as u64);
+    match outcome {
+        Outcome::Started(contact_id) => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "started",
+            contact_id = contact_id.as_str(),
+            latency_ms,
+            "contact started"
+        ),
+        Outcome::Failed(failure) => tracing::warn!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "failed",
+            code = failure.reason_code(),
+            error_kind = failure.error_kind().as_str(),
+            reason = %failure,
+            latency_ms,
+            "request not started"
+        ),
+    }
+    if let Outcome::Failed(Failure::Connect(StartError::QuotaExceeded { .. })) = outcome {
+        tracing::warn!(
+            trigger,
+            request_id,
+            outcome = "quota_exceeded",
+            "Connect's concurrent-chat quota is reached: sending stops for this invocation; the backlog waits for chats to end"
+        );
+    }
+}
+
+/// Logs the invocation's summary line, publishes its metric documents, and writes out every
+/// line the invocation gathered: the answer goes next, and Lambda may freeze the environment
+/// right after it.
+pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
+    let tally = invocation.tally();
+    let (started, failed) = tally.totals();
+    let failures: Vec<String> = tally
+        .failures_by_code()
+        .iter()
+        .map(|(code, count)| format!("{code}={count}"))
+        .collect();
+    tracing::info!(
+        trigger = invocation.trigger(),
+        started,
+        failed,
+        failures = failures.join(","),
+        "invocation summary"
+    );
+    publish(metric_documents(
+        &tally,
+        namespace,
+        invocation.trigger(),
+        SystemTime::now(),
+    ));
+    log_output::STDOUT.flush();
+}

@@ -1,0 +1,155 @@
+//! The invocation's CloudWatch metrics as Embedded Metric Format documents, dimensioned by
+//! trigger and channel, put on standard output with the invocation's log lines (or captured by
+//! a test).
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::domain::Channel;
+use crate::invocation::Tally;
+use crate::log_output;
+
+/// EMF refuses a metric whose value array holds more than 100 values.
+const MAX_VALUES_PER_METRIC: usize = 100;
+
+/// The invocation's metrics as EMF documents under `namespace`, dimensioned by trigger and
+/// channel.
+///
+/// One document per channel seen: EMF reads a dimension's value from the document's root,
+/// so one document can carry one `Channel`; folding the channel into metric names instead
+/// would take it out of the dimensions operators filter and alarm on. Single-request
+/// triggers see one channel, so they print one document; a mixed batch prints one per
+/// channel. Past 100 Connect calls on a channel, the latencies beyond the first 100 go into
+/// further documents that carry only `ConnectLatency`, since EMF takes at most 100 values
+/// per metric.
+pub fn metric_documents(
+    tally: &Tally,
+    namespace: &str,
+    trigger: &str,
+    at: SystemTime,
+) -> Vec<Value> {
+    let timestamp = at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let document = |channel: Option<Channel>, values: Vec<(String, &str, Value)>| {
+        let mut doc = Map::new();
+        doc.insert("Trigger".into(), trigger.into());
+        doc.insert(
+            "Channel".into(),
+            channel.map_or("UNKNOWN", Channel::as_str).into(),
+        );
+        let metrics: Vec<Value> = values
+            .iter()
+            .map(|(name, unit, _)| json!({"Name": name, "Unit": unit}))
+            .collect();
+        for (name, _, value) in values {
+            doc.insert(name, value);
+        }
+        doc.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp,
+                "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Trigger", "Channel"]],
+                    "Metrics": metrics,
+                }],
+            }),
+        );
+        Value::Object(doc)
+    };
+    let mut documents = Vec::new();
+    for (channel, tally) in tally.channels() {
+        let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
+        let mut values = vec![
+            count("ContactsStarted", tally.started),
+            count("RequestsFailed", tally.failures.values().sum()),
+            count("Throttles", tally.throttled),
+            count("ExpiredRequests", tally.expired),
+        ];
+        values.extend(
+            tally
+                .failures
+                .iter()
+                .map(|(code, n)| count(&format!("Failures.{code}"), *n)),
+        );
+        let mut latencies = tally.latencies_ms.chunks(MAX_VALUES_PER_METRIC);
+        let latency = |chunk: &[f64]| ("ConnectLatency".to_owned(), "Milliseconds", json!(chunk));
+        values.extend(latencies.next().map(latency));
+        documents.push(document(channel, values));
+        documents.extend(latencies.map(|chunk| document(channel, vec![latency(chunk)])));
+    }
+    documents
+}
+
+tokio::task_local! {
+    /// Where [`capture_metrics`] collects documents instead of standard output.
+    static CAPTURED_METRICS: RefCell<Vec<Value>>;
+}
+
+/// Runs `future` and returns, with its output, the metric documents it published, which then
+/// do not go to standard output. Standard output is one stream for a whole test binary; this
+/// lets a test read exactly its own invocation's documents.
+pub async fn capture_metrics<F: Future>(future: F) -> (F::Output, Vec<Value>) {
+    CAPTURED_METRICS
+        .scope(RefCell::new(Vec::new()), async {
+            let output = future.await;
+            (output, CAPTURED_METRICS.with(RefCell::take))
+        })
+        .await
+}
+
+/// Puts each document as one line on standard output, where the Lambda log pipeline reads EMF,
+/// with the invocation's log lines ([`finish_invocation`] then writes them all).
+pub(super) fn publish(documents: Vec<Value>) {
+    if CAPTURED_METRICS.try_with(|_| ()).is_ok() {
+        CAPTURED_METRICS.with(|captured| captured.borrow_mut().extend(documents));
+        return;
+    }
+    let mut lines = Vec::new();
+    for document in documents {
+        let _ = writeln!(lines, "{document}");
+    }
+    log_output::STDOUT.append(&lines, false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::ContactId;
+    use crate::domain::Channel;
+    use crate::invocation::Invocation;
+    use crate::outcome::Outcome;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    #[test]
+    fn latencies_past_one_hundred_go_into_further_documents() {
+        let invocation = Invocation::new("sqs", Instant::now(), 1);
+        let started = Outcome::Started(ContactId::new("c"));
+        for ms in 0..250 {
+            invocation.count(
+                Some(Channel::Sms),
+                &started,
+                Some(Duration::from_millis(ms)),
+            );
+        }
+        let docs = metric_documents(&invocation.tally(), "Ns", "sqs", UNIX_EPOCH);
+        let sizes: Vec<usize> = docs
+            .iter()
+            .map(|d| d["ConnectLatency"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        assert_eq!(docs[0]["ContactsStarted"], 250);
+        assert!(docs[1].get("ContactsStarted").is_none());
+        assert_eq!(
+            docs[1]["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            json!([{"Name": "ConnectLatency", "Unit": "Milliseconds"}])
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! The shape of the code, checked: the modules of `src/` and `simulator/src/` import each
+//! other one way only (no loop), and the domain imports nothing from the rest of the crate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// A crate's modules (`domain::phone`, `triggers`) and, for each, the modules it imports.
+type Imports = BTreeMap<String, BTreeSet<String>>;
+
+/// Reads every `.rs` file under `root` (a crate's `src/`), outside its `#[cfg(test)]` parts.
+fn imports_of(root: &Path) -> Imports {
+    let mut files = Vec::new();
+    collect(root, &mut files);
+    let modules: BTreeMap<String, PathBuf> = files
+        .iter()
+        .map(|file| (module_of(root, file), file.clone()))
+        .collect();
+    let names: BTreeSet<String> = modules.keys().cloned().collect();
+    modules
+        .iter()
+        .map(|(module, file)| {
+            let text = std::fs::read_to_string(file).expect("source file");
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let targets = referenced_paths(module, code)
+                .into_iter()
+                .filter_map(|path| resolve(&names, &path))
+                .filter(|target| target != module)
+                .collect();
+            (module.clone(), targets)
+        })
+        .collect()
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// `src/domain/phone.rs` → `domain::phone`; `src/domain/mod.rs` → `domain`; `lib.rs` → ``.
+fn module_of(root: &Path, file: &Path) -> String {
+    let relative = file
+        .strip_prefix(root)
+        .expect("under root")
+        .with_extension("");
+    let parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| p != "mod" && p != "lib" && p != "main")
+        .collect();
+    parts.join("::")
+}
+
+/// Every `crate::a::b` and `super::a` path in `code`, made absolute (`a::b`).
+fn referenced_paths(module: &str, code: &str) -> Vec<String> {
+    let parent = module.rsplit_once("::").map_or("", |(parent, _)| parent);
+    let mut paths = Vec::new();
+    for (prefix, base) in [("crate::", ""), ("super::", parent)] {
+        for (at, _) in code.match_indices(prefix) {
+            let before = code[..at].chars().last();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let rest: String = code[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let rest = rest.trim_end_matches(':');
+            paths.push(if base.is_empty() {
+                rest.to_owned()
+            } else {
+                format!("{base}::{rest}")
+            });
+        }
+    }
+    paths
+}
+
+/// The longest module that `path` names or lies in.
+fn resolve(modules: &BTreeSet<String>, path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split("::").collect();
+    (1..=parts.len())
+        .rev()
+        .map(|n| parts[..n].join("::"))
+        .find(|candidate| modules.contains(candidate))
+}
+
+/// A loop of imports, if there is one.
+fn find_loop(imports: &Imports) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        imports: &Imports,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            let mut cycle = stack[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        stack.push(node.to_owned());
+        for next in imports.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, imports, stack, done) {
+                return Some(cycle);
+            }
+        }
+        stack.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    imports
+        .keys()
+        .find_map(|node| visit(node, imports, &mut Vec::new(), &mut done))
+}
+
+fn crate_root(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+#[test]
+fn the_function_and_the_simulator_have_no_import_loop() {
+    for root in ["src", "simulator/src"] {
+        let imports = imports_of(&crate_root(root));
+        assert!(imports.len() > 5, "{root}: too few modules read");
+        assert_eq!(find_loop(&imports), None, "{root}: an import loop");
+    }
+}
+
+#[test]
+fn the_domain_imports_nothing_outside_itself() {
+    let imports = imports_of(&crate_root("src"));
+    for (module, targets) in &imports {
+        if module == "domain" || module.starts_with("domain::") {
+            let outside: Vec<&String> = targets
+                .iter()
+                .filter(|t| *t != "domain" && !t.starts_with("domain::"))
+                .collect();
+            assert!(outside.is_empty(), "{module} imports {outside:?}");
+        }
+    }
+}
+
+#[test]
+fn the_loop_finder_finds_a_loop_and_the_resolver_finds_modules() {
+    let modules: BTreeSet<String> = ["a", "a::b", "c"].map(String::from).into();
+    assert_eq!(resolve(&modules, "a::b::Thing"), Some("a::b".into()));
+    assert_eq!(resolve(&modules, "a::Other"), Some("a".into()));
+    assert_eq!(resolve(&modules, "x::y"), None);
+    let mut imports = Imports::new();
+    imports.insert("a".into(), ["c".to_string()].into());
+    imports.insert("c".into(), BTreeSet::new());
+    assert_eq!(find_loop(&imports), None);
+    imports.insert("c".into(), ["a".to_string()].into());
+    assert!(find_loop(&imports).is_some());
+    assert_eq!(
+        referenced_paths(
+            "domain::phone",
+            "use super::arn::parse_arn; use crate::wire::X;"
+        ),
+        ["wire::X", "domain::arn::parse_arn"]
+    );
+}
