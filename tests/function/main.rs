@@ -10,7 +10,6 @@ mod invoke;
 mod metrics;
 mod privacy;
 mod reliability;
-mod runtime_api;
 mod sqs;
 mod validation;
 mod wire;
