@@ -1,8 +1,7 @@
-//! The benchmark harness's parts: a Lambda Runtime API emulator, a TLS front for the Connect
-//! simulator, SQS event generation, child-process measurement from `/proc`, and the report.
+//! The benchmark harness's parts: a TLS front for the Connect simulator, SQS event generation,
+//! and the report. The Runtime API emulator and the measured child process come from
+//! `lambda-testkit`, shared with the function's tests.
 
-pub mod child;
 pub mod events;
 pub mod report;
-pub mod runtime_api;
 pub mod tls;

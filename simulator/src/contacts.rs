@@ -1,4 +1,8 @@
 //! Started contacts, the ClientToken idempotency map, and which contacts are still active.
+//!
+//! A token seen before replays its contact when the request is the same as the first one, and
+//! is refused (`IdempotencyException`) when it is not, as AWS's idempotent APIs do. "The same"
+//! compares the parsed JSON bodies, so member order and whitespace do not matter.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,14 +32,29 @@ pub(crate) const DEFAULT_CHAT_DURATION: Duration = Duration::from_secs(25 * 60 *
 #[derive(Debug, Default)]
 pub(crate) struct ContactBook {
     records: Vec<Record>,
-    by_token: HashMap<String, String>,
+    /// Token → index in `records` of the contact it started.
+    by_token: HashMap<String, usize>,
+}
+
+/// What a token seen before means for a new request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenUse {
+    /// The same request again: answer with the contact it started.
+    Replay(String),
+    /// A different request under a token that already started a contact: refuse it.
+    Mismatch,
 }
 
 impl ContactBook {
-    /// The contact already started with this token, if any. Connect keeps tokens 7 days; a
-    /// simulator run is shorter, so this one keeps them for its lifetime.
-    pub(crate) fn replay(&self, token: &str) -> Option<String> {
-        self.by_token.get(token).cloned()
+    /// What the token means for `request`, if the token was seen before. Connect keeps tokens 7
+    /// days; a simulator run is shorter, so this one keeps them for its lifetime.
+    pub(crate) fn token_use(&self, token: &str, request: &Value) -> Option<TokenUse> {
+        let contact = &self.records[*self.by_token.get(token)?].contact;
+        Some(if contact.request == *request {
+            TokenUse::Replay(contact.contact_id.clone())
+        } else {
+            TokenUse::Mismatch
+        })
     }
 
     /// Contacts neither ended by `end_all` nor past their chat duration.
@@ -48,8 +67,7 @@ impl ContactBook {
 
     pub(crate) fn create(&mut self, contact: StartedContact, duration: Duration, now: Instant) {
         if let Some(token) = &contact.client_token {
-            self.by_token
-                .insert(token.clone(), contact.contact_id.clone());
+            self.by_token.insert(token.clone(), self.records.len());
         }
         self.records.push(Record {
             contact,
@@ -82,7 +100,7 @@ mod tests {
         StartedContact {
             contact_id: id.to_owned(),
             client_token: token.map(str::to_owned),
-            request: Value::Null,
+            request: serde_json::json!({"ClientToken": token, "n": 1}),
         }
     }
 
@@ -111,7 +129,23 @@ mod tests {
             DEFAULT_CHAT_DURATION,
             Instant::now(),
         );
-        assert_eq!(book.replay("t1").as_deref(), Some("a"));
-        assert_eq!(book.replay("t2"), None);
+        let same = serde_json::json!({"n": 1, "ClientToken": "t1"});
+        assert_eq!(
+            book.token_use("t1", &same),
+            Some(TokenUse::Replay("a".into()))
+        );
+        assert_eq!(book.token_use("t2", &same), None);
+    }
+
+    #[test]
+    fn a_token_with_a_different_request_is_a_mismatch() {
+        let mut book = ContactBook::default();
+        book.create(
+            contact("a", Some("t1")),
+            DEFAULT_CHAT_DURATION,
+            Instant::now(),
+        );
+        let different = serde_json::json!({"ClientToken": "t1", "n": 2});
+        assert_eq!(book.token_use("t1", &different), Some(TokenUse::Mismatch));
     }
 }

@@ -6,9 +6,11 @@
 
 use std::fmt;
 
-use crate::handler::HttpReply;
+use crate::reply::HttpReply;
 
-/// The errors `StartOutboundChatContact` can answer with, as Connect names them on the wire.
+/// The errors `StartOutboundChatContact` can answer with, as Connect names them on the wire: the
+/// seven the operation declares, then four that sibling operations declare and the same service
+/// answers with, so a caller must classify them too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConnectErrorCode {
     /// `InvalidRequestException`, HTTP 400: the request breaks a constraint. Not retryable.
@@ -17,7 +19,8 @@ pub enum ConnectErrorCode {
     AccessDenied,
     /// `ResourceNotFoundException`, HTTP 404: instance, flow or number not found. Not retryable.
     ResourceNotFound,
-    /// `ConflictException`, HTTP 409: conflicts with another operation. Not retryable.
+    /// `ConflictException`, HTTP 409: conflicts with another operation or with the contact's
+    /// state. Not an idempotency clash (that is [`Self::Idempotency`]). Not retryable.
     Conflict,
     /// `ThrottlingException`, HTTP 429: API rate exceeded. Retry with backoff.
     Throttling,
@@ -25,11 +28,22 @@ pub enum ConnectErrorCode {
     LimitExceeded,
     /// `InternalServiceException`, HTTP 500: a service fault. Retryable.
     InternalService,
+    /// `IdempotencyException`, HTTP 409: the `ClientToken` was already used with a different
+    /// request. Not retryable.
+    Idempotency,
+    /// `ServiceQuotaExceededException`, HTTP 402: a service quota is exhausted. Like
+    /// `LimitExceededException`: retry later, not in a tight loop.
+    ServiceQuotaExceeded,
+    /// `RequestTimeoutException`, HTTP 408: the request timed out. Transient, retryable.
+    RequestTimeout,
+    /// `TooManyRequestsException`, HTTP 429: throttling under another name. Retry with backoff.
+    TooManyRequests,
 }
 
 impl ConnectErrorCode {
-    /// Every code, for tests that walk all of them.
-    pub const ALL: [ConnectErrorCode; 7] = [
+    /// Every code, for tests that walk all of them: the operation's own seven in their original
+    /// order, then the four declared by sibling operations.
+    pub const ALL: [ConnectErrorCode; 11] = [
         Self::InvalidRequest,
         Self::AccessDenied,
         Self::ResourceNotFound,
@@ -37,6 +51,10 @@ impl ConnectErrorCode {
         Self::Throttling,
         Self::LimitExceeded,
         Self::InternalService,
+        Self::Idempotency,
+        Self::ServiceQuotaExceeded,
+        Self::RequestTimeout,
+        Self::TooManyRequests,
     ];
 
     /// The code string sent in `X-Amzn-ErrorType` and `__type`.
@@ -49,6 +67,10 @@ impl ConnectErrorCode {
             Self::Throttling => "ThrottlingException",
             Self::LimitExceeded => "LimitExceededException",
             Self::InternalService => "InternalServiceException",
+            Self::Idempotency => "IdempotencyException",
+            Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
+            Self::RequestTimeout => "RequestTimeoutException",
+            Self::TooManyRequests => "TooManyRequestsException",
         }
     }
 
@@ -56,10 +78,12 @@ impl ConnectErrorCode {
     pub fn status(self) -> u16 {
         match self {
             Self::InvalidRequest => 400,
+            Self::ServiceQuotaExceeded => 402,
             Self::AccessDenied => 403,
             Self::ResourceNotFound => 404,
-            Self::Conflict => 409,
-            Self::Throttling | Self::LimitExceeded => 429,
+            Self::RequestTimeout => 408,
+            Self::Conflict | Self::Idempotency => 409,
+            Self::Throttling | Self::LimitExceeded | Self::TooManyRequests => 429,
             Self::InternalService => 500,
         }
     }
@@ -70,10 +94,20 @@ impl ConnectErrorCode {
             Self::InvalidRequest => "The request is not valid.",
             Self::AccessDenied => "You do not have sufficient access to perform this action.",
             Self::ResourceNotFound => "The specified resource was not found.",
-            Self::Conflict => "The request conflicts with the current state of the contact.",
+            Self::Conflict => {
+                "The request conflicts with another operation in progress or with the current \
+                 state of the contact."
+            }
             Self::Throttling => "Rate exceeded",
             Self::LimitExceeded => "The allowed limit for the resource has been exceeded.",
             Self::InternalService => "Request processing failed because of an internal error.",
+            Self::Idempotency => {
+                "The ClientToken was already used with a different request; an idempotent \
+                 retry must repeat the same request."
+            }
+            Self::ServiceQuotaExceeded => "The service quota has been exceeded.",
+            Self::RequestTimeout => "The request timed out.",
+            Self::TooManyRequests => "Too many requests; the request was throttled.",
         }
     }
 
@@ -114,6 +148,38 @@ mod tests {
             assert!(code.code().ends_with("Exception"));
             assert!((400..600).contains(&code.status()));
         }
+    }
+
+    #[test]
+    fn every_code_has_its_status_and_a_default_message() {
+        let expected = [
+            (ConnectErrorCode::InvalidRequest, 400),
+            (ConnectErrorCode::AccessDenied, 403),
+            (ConnectErrorCode::ResourceNotFound, 404),
+            (ConnectErrorCode::Conflict, 409),
+            (ConnectErrorCode::Throttling, 429),
+            (ConnectErrorCode::LimitExceeded, 429),
+            (ConnectErrorCode::InternalService, 500),
+            (ConnectErrorCode::Idempotency, 409),
+            (ConnectErrorCode::ServiceQuotaExceeded, 402),
+            (ConnectErrorCode::RequestTimeout, 408),
+            (ConnectErrorCode::TooManyRequests, 429),
+        ];
+        let all: Vec<_> = expected.iter().map(|(code, _)| *code).collect();
+        assert_eq!(all, ConnectErrorCode::ALL);
+        for (code, status) in expected {
+            assert_eq!(code.status(), status, "{code}");
+            assert!(!code.default_message().is_empty(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_conflict_is_not_described_as_an_idempotency_clash() {
+        let conflict = ConnectErrorCode::Conflict.default_message();
+        assert!(conflict.contains("another operation"), "{conflict}");
+        assert!(!conflict.contains("ClientToken") && !conflict.contains("idempot"));
+        let idempotency = ConnectErrorCode::Idempotency.default_message();
+        assert!(idempotency.contains("ClientToken"), "{idempotency}");
     }
 
     #[test]

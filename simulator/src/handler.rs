@@ -2,24 +2,26 @@
 //!
 //! The order of the steps is part of the simulator's contract, because it decides which answer a
 //! request gets when several would apply: route → auth → parse JSON → rate limit → scripted reply
-//! → drop/500 before start → validation → idempotent replay → active-chat cap → create contact →
-//! latency → drop/500 after start → 200.
+//! → drop/500 before start → validation → idempotent replay (or 409 `IdempotencyException` for a
+//! token reused with another request) → active-chat cap → create contact → latency → drop/500
+//! after start → 200.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::auth;
 use crate::config::SimulatorConfig;
-use crate::contacts::{ContactBook, DEFAULT_CHAT_DURATION, StartedContact};
+use crate::contacts::{ContactBook, DEFAULT_CHAT_DURATION, StartedContact, TokenUse};
 use crate::errors::{ConnectErrorCode, error_reply};
 use crate::faults::{Fault, FaultDice, ScriptedReply, TokenBucket};
 use crate::journal::{Journal, JournalEntry, Outcome};
+use crate::reply::{HttpReply, Reply};
 use crate::rng::SplitMix64;
 use crate::validate::validate;
 
@@ -36,22 +38,6 @@ pub(crate) struct Incoming {
     pub(crate) authorization: Option<String>,
     /// The body, or why it could not be read in full.
     pub(crate) body: Result<Bytes, String>,
-}
-
-/// An HTTP answer, before it becomes a hyper response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpReply {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(&'static str, String)>,
-    pub(crate) body: String,
-}
-
-/// What to do with the connection.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Respond(HttpReply),
-    /// Close the connection without writing anything.
-    Drop,
 }
 
 /// Everything mutable, behind one lock that is never held across an `.await`.
@@ -149,8 +135,46 @@ impl Request<'_> {
     }
 }
 
-/// Runs one request through the pipeline.
+/// Runs one request through the pipeline. Each stage either hands the request on or finishes it.
 pub(crate) async fn handle(shared: &Shared, incoming: Incoming) -> Reply {
+    let (request, parsed) = arrive(shared, &incoming);
+    let (request, body) = match admit(request, &incoming, parsed) {
+        Ok(admitted) => admitted,
+        Err(reply) => return reply,
+    };
+    let request = match before_start(request).await {
+        Ok(request) => request,
+        Err(reply) => return reply,
+    };
+    if let Err(message) = validate(&body) {
+        let outcome = Outcome::Invalid {
+            message: message.clone(),
+        };
+        return request.error(ConnectErrorCode::InvalidRequest, &message, outcome);
+    }
+    let contact_id = match start_contact(shared, &request) {
+        Start::Replayed(contact_id) => {
+            return request.success(contact_id.clone(), Outcome::Replayed { contact_id });
+        }
+        Start::Mismatch => {
+            let code = ConnectErrorCode::Idempotency;
+            return request.error(code, code.default_message(), Outcome::IdempotencyMismatch);
+        }
+        Start::OverCap(cap) => {
+            let message = format!(
+                "The number of active chats has reached the limit of {cap} for this instance"
+            );
+            let code = ConnectErrorCode::LimitExceeded;
+            return request.error(code, &message, Outcome::LimitExceeded);
+        }
+        Start::Created(contact_id) => contact_id,
+    };
+    after_start(request, contact_id).await
+}
+
+/// Numbers the request and parses its body: the parsed value, or why it is not JSON (the body
+/// is then journaled as text).
+fn arrive<'a>(shared: &'a Shared, incoming: &Incoming) -> (Request<'a>, Result<Value, String>) {
     let (sequence, request_id) = {
         let mut state = shared.state();
         (state.journal.arrive(), state.request_ids.uuid())
@@ -176,7 +200,15 @@ pub(crate) async fn handle(shared: &Shared, incoming: Incoming) -> Reply {
         client_token,
         body,
     };
+    (request, parsed)
+}
 
+/// The front door: route, then auth, then a body that is a JSON object.
+fn admit<'a>(
+    request: Request<'a>,
+    incoming: &Incoming,
+    parsed: Result<Value, String>,
+) -> Result<(Request<'a>, Map<String, Value>), Reply> {
     if incoming.method != OPERATION_METHOD || incoming.path != OPERATION_PATH {
         let message = format!(
             "No operation at {} {}; this simulator serves {OPERATION_METHOD} {OPERATION_PATH} \
@@ -189,98 +221,67 @@ pub(crate) async fn handle(shared: &Shared, incoming: Incoming) -> Reply {
             &message,
             &request.request_id,
         );
-        return request.finish(Outcome::NotFound, Reply::Respond(reply));
+        return Err(request.finish(Outcome::NotFound, Reply::Respond(reply)));
     }
-
     if let Err(problem) = auth::check(incoming.authorization.as_deref()) {
         let reply = error_reply(403, problem.code(), &problem.message(), &request.request_id);
-        return request.finish(Outcome::Unauthenticated, Reply::Respond(reply));
+        return Err(request.finish(Outcome::Unauthenticated, Reply::Respond(reply)));
     }
-
-    let body = match parsed {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => {
-            let message = "request body must be a JSON object";
-            return request.error(
-                ConnectErrorCode::InvalidRequest,
-                message,
-                Outcome::Invalid {
-                    message: message.to_owned(),
-                },
-            );
-        }
-        Err(message) => {
-            return request.error(
-                ConnectErrorCode::InvalidRequest,
-                &message,
-                Outcome::Invalid {
-                    message: message.clone(),
-                },
-            );
-        }
+    let message = match parsed {
+        Ok(Value::Object(map)) => return Ok((request, map)),
+        Ok(_) => "request body must be a JSON object".to_owned(),
+        Err(message) => message,
     };
+    let outcome = Outcome::Invalid {
+        message: message.clone(),
+    };
+    Err(request.error(ConnectErrorCode::InvalidRequest, &message, outcome))
+}
 
+/// Rate limit, then a scripted reply, then the seeded faults before any contact exists.
+async fn before_start(request: Request<'_>) -> Result<Request<'_>, Reply> {
+    let shared = request.shared;
     let allowed = match shared.state().bucket.as_mut() {
         Some(bucket) => bucket.try_take(Instant::now()),
         None => true,
     };
     if !allowed {
         let code = ConnectErrorCode::Throttling;
-        return request.error(code, code.default_message(), Outcome::Throttled);
+        return Err(request.error(code, code.default_message(), Outcome::Throttled));
     }
-
     let scripted = shared.state().script.pop_front();
     match scripted {
         Some(ScriptedReply::Error(code)) => {
             let message = format!("Scripted {code} from the simulator");
             let outcome = Outcome::Scripted(ScriptedReply::Error(code));
-            return request.error(code, &message, outcome);
+            return Err(request.error(code, &message, outcome));
         }
         Some(ScriptedReply::Drop) => {
-            return request.finish(Outcome::Scripted(ScriptedReply::Drop), Reply::Drop);
+            let outcome = Outcome::Scripted(ScriptedReply::Drop);
+            return Err(request.finish(outcome, Reply::Drop));
         }
         Some(ScriptedReply::Delay(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
-
     let fault = shared.state().dice.before_start(&shared.config);
     match fault {
-        Fault::Drop => return request.finish(Outcome::Dropped { contact_id: None }, Reply::Drop),
+        Fault::Drop => Err(request.finish(Outcome::Dropped { contact_id: None }, Reply::Drop)),
         Fault::InternalError => {
             let code = ConnectErrorCode::InternalService;
             let outcome = Outcome::InternalError { contact_id: None };
-            return request.error(code, code.default_message(), outcome);
+            Err(request.error(code, code.default_message(), outcome))
         }
-        Fault::None => {}
+        Fault::None => Ok(request),
     }
+}
 
-    if let Err(message) = validate(&body) {
-        let outcome = Outcome::Invalid {
-            message: message.clone(),
-        };
-        return request.error(ConnectErrorCode::InvalidRequest, &message, outcome);
-    }
-
-    let started = start_contact(shared, &request);
-    let contact_id = match started {
-        Start::Replayed(contact_id) => {
-            return request.success(contact_id.clone(), Outcome::Replayed { contact_id });
-        }
-        Start::OverCap(cap) => {
-            let message = format!(
-                "The number of active chats has reached the limit of {cap} for this instance"
-            );
-            let code = ConnectErrorCode::LimitExceeded;
-            return request.error(code, &message, Outcome::LimitExceeded);
-        }
-        Start::Created(contact_id) => contact_id,
-    };
-
+/// The contact exists: latency, then the seeded faults after start, then 200.
+async fn after_start(request: Request<'_>, contact_id: String) -> Reply {
+    let shared = request.shared;
     let latency = shared.state().dice.latency(&shared.config);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-
     let fault = shared.state().dice.after_start(&shared.config);
     match fault {
         Fault::Drop => {
@@ -302,6 +303,8 @@ pub(crate) async fn handle(shared: &Shared, incoming: Incoming) -> Reply {
 
 enum Start {
     Replayed(String),
+    /// The token started a contact for a different request.
+    Mismatch,
     OverCap(usize),
     Created(String),
 }
@@ -311,8 +314,10 @@ enum Start {
 fn start_contact(shared: &Shared, request: &Request<'_>) -> Start {
     let mut state = shared.state();
     if let Some(token) = &request.client_token {
-        if let Some(contact_id) = state.contacts.replay(token) {
-            return Start::Replayed(contact_id);
+        match state.contacts.token_use(token, &request.body) {
+            Some(TokenUse::Replay(contact_id)) => return Start::Replayed(contact_id),
+            Some(TokenUse::Mismatch) => return Start::Mismatch,
+            None => {}
         }
     }
     let now = Instant::now();

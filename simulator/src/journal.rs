@@ -28,6 +28,9 @@ pub enum Outcome {
     Started { contact_id: String },
     /// The `ClientToken` was seen before: the existing contact returned, nothing new started.
     Replayed { contact_id: String },
+    /// 409 `IdempotencyException`: the `ClientToken` was seen before with a different request
+    /// body; nothing started.
+    IdempotencyMismatch,
     /// 400 `InvalidRequestException`, with the message sent.
     Invalid { message: String },
     /// 403: no or malformed SigV4 `Authorization` header.
@@ -71,6 +74,7 @@ impl fmt::Display for Outcome {
         match self {
             Self::Started { contact_id } => write!(f, "started {contact_id}"),
             Self::Replayed { contact_id } => write!(f, "replayed {contact_id}"),
+            Self::IdempotencyMismatch => f.write_str("client token reused with another request"),
             Self::Invalid { message } => write!(f, "invalid: {message}"),
             Self::Unauthenticated => f.write_str("unauthenticated"),
             Self::Throttled => f.write_str("throttled"),
@@ -96,6 +100,8 @@ pub struct Summary {
     pub contacts_created: usize,
     pub started: usize,
     pub replayed: usize,
+    /// Requests refused because their `ClientToken` had started a contact for another request.
+    pub idempotency_mismatches: usize,
     pub invalid: usize,
     pub unauthenticated: usize,
     pub not_found: usize,
@@ -117,6 +123,7 @@ impl Summary {
             let count = match entry.outcome {
                 Outcome::Started { .. } => &mut s.started,
                 Outcome::Replayed { .. } => &mut s.replayed,
+                Outcome::IdempotencyMismatch => &mut s.idempotency_mismatches,
                 Outcome::Invalid { .. } => &mut s.invalid,
                 Outcome::Unauthenticated => &mut s.unauthenticated,
                 Outcome::NotFound => &mut s.not_found,
@@ -143,7 +150,8 @@ impl fmt::Display for Summary {
             f,
             "requests: {}, contacts created: {}, started: {}, replayed: {}, refused: {} \
              (invalid {}, unauthenticated {}, unknown operation {}), throttled: {}, \
-             limit exceeded: {}, internal errors: {}, dropped: {}, scripted: {}",
+             limit exceeded: {}, internal errors: {}, dropped: {}, scripted: {}, \
+             idempotency mismatches: {}",
             self.requests,
             self.contacts_created,
             self.started,
@@ -157,6 +165,7 @@ impl fmt::Display for Summary {
             self.internal_errors,
             self.dropped,
             self.scripted,
+            self.idempotency_mismatches,
         )
     }
 }

@@ -1,6 +1,7 @@
-//! A sample Connect instance for local runs, tests and benchmarks: the ids and source numbers
-//! the function is configured with when it talks to the simulator (which accepts any
-//! well-formed ids), kept in one place.
+//! A sample Connect instance for local runs, tests and benchmarks, kept in one place.
+//!
+//! The ids and source numbers the function is configured with when it talks to the simulator
+//! (which accepts any well-formed ids).
 
 /// The sample instance's id.
 pub const INSTANCE_ID: &str = "8f4a2c1e-0000-4000-8000-000000000001";

@@ -16,7 +16,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::handler::{self, Incoming, Reply, Shared};
+use crate::handler::{self, Incoming, Shared};
+use crate::reply::Reply;
 
 /// Bodies above this are refused; a real request is a few KiB at most.
 const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -6,8 +6,20 @@
 //! (`DestinationEndpoint.Address: ...`), so one answer tells the caller all that is wrong.
 //! Messages never echo the destination address or attribute values: they may be personal data,
 //! and the CLI prints messages.
+//!
+//! One submodule per section of the input; `check` (the problem list and typed accessors) and
+//! `formats` (ARNs, E.164, keys) are leaves the others build on, and none imports this root.
+
+mod attributes;
+mod check;
+mod endpoints;
+mod formats;
+mod messages;
+mod segments;
 
 use serde_json::{Map, Value};
+
+use check::{Presence, Problems, member, object, string};
 
 /// Top-level members of the operation's input. Anything else is refused: a strict stand-in finds
 /// a misspelt member that real Connect might silently ignore.
@@ -25,34 +37,6 @@ const MEMBERS: [&str; 13] = [
     "RelatedContactId",
     "SupportedMessagingContentTypes",
     "ClientToken",
-];
-
-const SYSTEM_MESSAGE_TYPES: [(&str, usize); 4] = [
-    ("text/plain", 1024),
-    ("text/markdown", 1024),
-    ("application/json", 12000),
-    (
-        "application/vnd.amazonaws.connect.message.interactive.response",
-        12288,
-    ),
-];
-
-const MESSAGING_CONTENT_TYPES: [&str; 5] = [
-    "text/plain",
-    "text/markdown",
-    "application/json",
-    "application/vnd.amazonaws.connect.message.interactive",
-    "application/vnd.amazonaws.connect.message.interactive.response",
-];
-
-const SUBTYPES: [&str; 2] = ["connect:SMS", "connect:WhatsApp"];
-
-const SEGMENT_VALUE_MEMBERS: [&str; 5] = [
-    "ValueString",
-    "ValueInteger",
-    "ValueMap",
-    "ValueList",
-    "ValueArn",
 ];
 
 /// Checks a parsed request body; `Err` holds every problem, joined with `"; "`.
@@ -73,22 +57,13 @@ pub(crate) fn validate(body: &Map<String, Value>) -> Result<(), String> {
         1,
         500,
     );
-    source_endpoint(&mut p, body);
-    destination_endpoint(&mut p, body);
-    segment_attributes(&mut p, body);
-    attributes(&mut p, body);
+    endpoints::source_endpoint(&mut p, body);
+    endpoints::destination_endpoint(&mut p, body);
+    segments::segment_attributes(&mut p, body);
+    attributes::contact_attributes(&mut p, body);
     chat_duration(&mut p, body);
     participant_details(&mut p, body);
-    initial_system_message(&mut p, body);
-    initial_templated_system_message(&mut p, body);
-    if member(body, "InitialSystemMessage").is_some()
-        && member(body, "InitialTemplatedSystemMessage").is_some()
-    {
-        p.add(
-            "InitialSystemMessage",
-            "cannot be combined with InitialTemplatedSystemMessage",
-        );
-    }
+    messages::initial_messages(&mut p, body);
     string(
         &mut p,
         body,
@@ -98,359 +73,9 @@ pub(crate) fn validate(body: &Map<String, Value>) -> Result<(), String> {
         1,
         256,
     );
-    supported_content_types(&mut p, body);
+    messages::supported_content_types(&mut p, body);
     string(&mut p, body, "", "ClientToken", Presence::Optional, 0, 500);
     p.into_result()
-}
-
-#[derive(Default)]
-struct Problems(Vec<String>);
-
-impl Problems {
-    fn add(&mut self, path: &str, problem: impl AsRef<str>) {
-        self.0.push(format!("{path}: {}", problem.as_ref()));
-    }
-
-    fn into_result(self) -> Result<(), String> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0.join("; "))
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Presence {
-    Required,
-    Optional,
-}
-
-/// A member's value; JSON `null` counts as absent, as restJson1 servers treat it.
-fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.get(name).filter(|v| !v.is_null())
-}
-
-fn path(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    }
-}
-
-/// Length in characters (Unicode scalar values), as Connect counts.
-fn chars(s: &str) -> usize {
-    s.chars().count()
-}
-
-fn check_length(p: &mut Problems, path: &str, s: &str, min: usize, max: usize) -> bool {
-    let n = chars(s);
-    if (min..=max).contains(&n) {
-        true
-    } else {
-        p.add(
-            path,
-            format!("must be between {min} and {max} characters long, got {n}"),
-        );
-        false
-    }
-}
-
-/// A member of one JSON type, picked out by `as_type`; reports it when required and missing,
-/// or present with another type (`expected` names the type: "a string").
-fn typed_member<'a, T>(
-    p: &mut Problems,
-    obj: &'a Map<String, Value>,
-    path: &str,
-    name: &str,
-    presence: Presence,
-    expected: &str,
-    as_type: fn(&'a Value) -> Option<T>,
-) -> Option<T> {
-    match member(obj, name) {
-        None => {
-            if presence == Presence::Required {
-                p.add(path, "is required");
-            }
-            None
-        }
-        Some(value) => {
-            let typed = as_type(value);
-            if typed.is_none() {
-                p.add(path, format!("must be {expected}"));
-            }
-            typed
-        }
-    }
-}
-
-/// A string member with a length range; returns it when present, a string, and of valid length.
-fn string<'a>(
-    p: &mut Problems,
-    obj: &'a Map<String, Value>,
-    parent: &str,
-    name: &str,
-    presence: Presence,
-    min: usize,
-    max: usize,
-) -> Option<&'a str> {
-    let path = path(parent, name);
-    let s = typed_member(p, obj, &path, name, presence, "a string", Value::as_str)?;
-    check_length(p, &path, s, min, max).then_some(s)
-}
-
-/// An object member; returns it when present and an object.
-fn object<'a>(
-    p: &mut Problems,
-    obj: &'a Map<String, Value>,
-    parent: &str,
-    name: &str,
-    presence: Presence,
-) -> Option<&'a Map<String, Value>> {
-    let path = path(parent, name);
-    typed_member(p, obj, &path, name, presence, "an object", Value::as_object)
-}
-
-/// An enum-valued string member; names the allowed values but echoes the bad one only when short
-/// (an enum member is never personal data, but it may be a pasted blob).
-fn one_of(p: &mut Problems, path: &str, value: &str, allowed: &[&str]) -> bool {
-    if allowed.contains(&value) {
-        return true;
-    }
-    let shown = if chars(value) <= 64 {
-        format!(", got '{value}'")
-    } else {
-        String::new()
-    };
-    p.add(
-        path,
-        format!("must be one of {}{shown}", allowed.join(", ")),
-    );
-    false
-}
-
-fn source_endpoint(p: &mut Problems, body: &Map<String, Value>) {
-    let Some(endpoint) = object(p, body, "", "SourceEndpoint", Presence::Required) else {
-        return;
-    };
-    if let Some(kind) = string(
-        p,
-        endpoint,
-        "SourceEndpoint",
-        "Type",
-        Presence::Required,
-        1,
-        64,
-    ) {
-        one_of(p, "SourceEndpoint.Type", kind, &["CONNECT_PHONENUMBER_ARN"]);
-    }
-    let address = string(
-        p,
-        endpoint,
-        "SourceEndpoint",
-        "Address",
-        Presence::Required,
-        1,
-        256,
-    );
-    if let Some(address) = address {
-        if !is_phone_number_arn(address) {
-            p.add(
-                "SourceEndpoint.Address",
-                "must be a phone number ARN, arn:<partition>:connect:<region>:<account>:phone-number/<id>",
-            );
-        }
-    }
-}
-
-fn destination_endpoint(p: &mut Problems, body: &Map<String, Value>) {
-    let Some(endpoint) = object(p, body, "", "DestinationEndpoint", Presence::Required) else {
-        return;
-    };
-    let kind = string(
-        p,
-        endpoint,
-        "DestinationEndpoint",
-        "Type",
-        Presence::Required,
-        1,
-        64,
-    );
-    if let Some(kind) = kind {
-        one_of(p, "DestinationEndpoint.Type", kind, &["TELEPHONE_NUMBER"]);
-    }
-    // Deliberately no length echo here: the address is a customer's phone number.
-    match member(endpoint, "Address") {
-        None => p.add("DestinationEndpoint.Address", "is required"),
-        Some(Value::String(address)) if is_e164(address) => {}
-        Some(Value::String(_)) => p.add(
-            "DestinationEndpoint.Address",
-            r"must be an E.164 phone number matching ^\+[1-9]\d{1,14}$",
-        ),
-        Some(_) => p.add("DestinationEndpoint.Address", "must be a string"),
-    }
-}
-
-fn segment_attributes(p: &mut Problems, body: &Map<String, Value>) {
-    let Some(attributes) = object(p, body, "", "SegmentAttributes", Presence::Required) else {
-        return;
-    };
-    for (key, value) in attributes {
-        let path = format!("SegmentAttributes.{key}");
-        let n = chars(key);
-        if !(1..=128).contains(&n) {
-            p.add(
-                &path,
-                format!("key must be between 1 and 128 characters long, got {n}"),
-            );
-        }
-        let system = key.starts_with("connect:");
-        if !system
-            && !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            p.add(
-                &path,
-                "key must contain only letters, digits, '-' and '_' (system keys start with connect:)",
-            );
-        }
-        segment_value(p, &path, value, system);
-    }
-    match attributes.get("connect:Subtype") {
-        None => p.add(
-            "SegmentAttributes",
-            "must contain connect:Subtype with ValueString connect:SMS or connect:WhatsApp",
-        ),
-        Some(subtype) => match subtype.get("ValueString") {
-            Some(Value::String(s)) => {
-                one_of(
-                    p,
-                    "SegmentAttributes.connect:Subtype.ValueString",
-                    s,
-                    &SUBTYPES,
-                );
-            }
-            _ => p.add(
-                "SegmentAttributes.connect:Subtype",
-                "must have ValueString connect:SMS or connect:WhatsApp",
-            ),
-        },
-    }
-}
-
-/// A SegmentAttributeValue: exactly one of its members set; lists and ARNs only under system keys.
-fn segment_value(p: &mut Problems, path: &str, value: &Value, system: bool) {
-    let Value::Object(obj) = value else {
-        p.add(path, "must be a SegmentAttributeValue object");
-        return;
-    };
-    for name in obj.keys() {
-        if !SEGMENT_VALUE_MEMBERS.contains(&name.as_str()) {
-            p.add(
-                &format!("{path}.{name}"),
-                "is not a member of SegmentAttributeValue",
-            );
-        }
-    }
-    let set = SEGMENT_VALUE_MEMBERS
-        .iter()
-        .filter(|name| member(obj, name).is_some())
-        .count();
-    if set != 1 {
-        p.add(
-            path,
-            format!(
-                "must set exactly one of {}, got {set}",
-                SEGMENT_VALUE_MEMBERS.join(", ")
-            ),
-        );
-    }
-    string(p, obj, path, "ValueString", Presence::Optional, 0, 1024);
-    if let Some(integer) = member(obj, "ValueInteger") {
-        let fits = integer.as_i64().is_some_and(|i| i32::try_from(i).is_ok());
-        if !fits {
-            p.add(
-                &format!("{path}.ValueInteger"),
-                "must be an integer that fits in 32 bits",
-            );
-        }
-    }
-    if let Some(map) = object(p, obj, path, "ValueMap", Presence::Optional) {
-        for (key, inner) in map {
-            let inner_path = format!("{path}.ValueMap.{key}");
-            let n = chars(key);
-            if !(1..=128).contains(&n) {
-                p.add(
-                    &inner_path,
-                    format!("key must be between 1 and 128 characters long, got {n}"),
-                );
-            }
-            segment_value(p, &inner_path, inner, system);
-        }
-    }
-    if let Some(list) = member(obj, "ValueList") {
-        let list_path = format!("{path}.ValueList");
-        if !system {
-            p.add(
-                &list_path,
-                "is only allowed for system attributes (keys starting with connect:)",
-            );
-        }
-        match list {
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    segment_value(p, &format!("{list_path}[{i}]"), item, system);
-                }
-            }
-            _ => p.add(&list_path, "must be a list"),
-        }
-    }
-    if member(obj, "ValueArn").is_some() && !system {
-        p.add(
-            &format!("{path}.ValueArn"),
-            "is only allowed for system attributes (keys starting with connect:)",
-        );
-    }
-    if let Some(arn) = string(p, obj, path, "ValueArn", Presence::Optional, 1, 1024) {
-        if !is_arn(arn) {
-            p.add(&format!("{path}.ValueArn"), "must be a valid ARN");
-        }
-    }
-}
-
-fn attributes(p: &mut Problems, body: &Map<String, Value>) {
-    let Some(attributes) = object(p, body, "", "Attributes", Presence::Optional) else {
-        return;
-    };
-    string_map(p, "Attributes", attributes, 32767);
-}
-
-/// A map of string to string; keys 1..=32767 characters, values 0..=`max_value`.
-fn string_map(p: &mut Problems, parent: &str, map: &Map<String, Value>, max_value: usize) {
-    for (key, value) in map {
-        let path = format!("{parent}.{key}");
-        let n = chars(key);
-        if !(1..=32767).contains(&n) {
-            p.add(
-                &path,
-                format!("key must be between 1 and 32767 characters long, got {n}"),
-            );
-        }
-        match value {
-            Value::String(s) => {
-                let n = chars(s);
-                if n > max_value {
-                    p.add(
-                        &path,
-                        format!("value must be at most {max_value} characters long, got {n}"),
-                    );
-                }
-            }
-            _ => p.add(&path, "value must be a string"),
-        }
-    }
 }
 
 fn chat_duration(p: &mut Problems, body: &Map<String, Value>) {
@@ -480,152 +105,11 @@ fn participant_details(p: &mut Problems, body: &Map<String, Value>) {
     }
 }
 
-fn initial_system_message(p: &mut Problems, body: &Map<String, Value>) {
-    let parent = "InitialSystemMessage";
-    let Some(message) = object(p, body, "", parent, Presence::Optional) else {
-        return;
-    };
-    let types: Vec<&str> = SYSTEM_MESSAGE_TYPES.iter().map(|(t, _)| *t).collect();
-    let max = string(
-        p,
-        message,
-        parent,
-        "ContentType",
-        Presence::Required,
-        1,
-        256,
-    )
-    .filter(|kind| one_of(p, "InitialSystemMessage.ContentType", kind, &types))
-    .and_then(|kind| SYSTEM_MESSAGE_TYPES.iter().find(|(t, _)| *t == kind))
-    .map_or(12288, |(_, max)| *max);
-    string(p, message, parent, "Content", Presence::Required, 1, max);
-}
-
-fn initial_templated_system_message(p: &mut Problems, body: &Map<String, Value>) {
-    let parent = "InitialTemplatedSystemMessage";
-    let Some(message) = object(p, body, "", parent, Presence::Optional) else {
-        return;
-    };
-    for name in ["KnowledgeBaseId", "MessageTemplateId"] {
-        string(p, message, parent, name, Presence::Required, 1, 500);
-    }
-    let attributes_path = "InitialTemplatedSystemMessage.TemplateAttributes";
-    let Some(attributes) = object(p, message, parent, "TemplateAttributes", Presence::Required)
-    else {
-        return;
-    };
-    let custom_path = format!("{attributes_path}.CustomAttributes");
-    if let Some(custom) = object(
-        p,
-        attributes,
-        attributes_path,
-        "CustomAttributes",
-        Presence::Optional,
-    ) {
-        string_map(p, &custom_path, custom, 32767);
-    }
-    let profile = string(
-        p,
-        attributes,
-        attributes_path,
-        "CustomerProfileAttributes",
-        Presence::Optional,
-        0,
-        usize::MAX,
-    );
-    if let Some(profile) = profile {
-        if serde_json::from_str::<Value>(profile).is_err() {
-            p.add(
-                &format!("{attributes_path}.CustomerProfileAttributes"),
-                "must be a JSON document serialized into a string",
-            );
-        }
-    }
-}
-
-fn supported_content_types(p: &mut Problems, body: &Map<String, Value>) {
-    let name = "SupportedMessagingContentTypes";
-    let Some(value) = member(body, name) else {
-        return;
-    };
-    let Value::Array(items) = value else {
-        p.add(name, "must be a list of strings");
-        return;
-    };
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("{name}[{i}]");
-        match item {
-            Value::String(s) => {
-                one_of(p, &path, s, &MESSAGING_CONTENT_TYPES);
-            }
-            _ => p.add(&path, "must be a string"),
-        }
-    }
-    if !items.iter().any(|item| item == "text/plain") {
-        p.add(name, "must contain text/plain");
-    }
-}
-
-/// `^\+[1-9]\d{1,14}$`.
-fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
-}
-
-/// `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, ...
-fn is_partition(s: &str) -> bool {
-    s.starts_with("aws") && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-}
-
-fn is_region(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// `arn:<partition>:connect:<region>:<12-digit account>:phone-number/<id>`. The legacy form with
-/// `instance/<id>/` in the resource is refused: the project must not use it.
-fn is_phone_number_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    let [arn, partition, service, region, account, resource] = parts[..] else {
-        return false;
-    };
-    let id_ok = resource.strip_prefix("phone-number/").is_some_and(|id| {
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    arn == "arn"
-        && is_partition(partition)
-        && service == "connect"
-        && is_region(region)
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && id_ok
-}
-
-/// Any ARN: `arn:<partition>:<service>:<region>:<account>:<resource>`; region and account may be
-/// empty (global resources), the resource may contain `:` and `/`.
-fn is_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    let [arn, partition, service, region, account, resource] = parts[..] else {
-        return false;
-    };
-    arn == "arn"
-        && is_partition(partition)
-        && !service.is_empty()
-        && service
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && (region.is_empty() || is_region(region))
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !resource.is_empty()
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::formats::{is_arn, is_e164, is_phone_number_arn, is_plain_key};
     use super::*;
 
     #[test]
@@ -645,31 +129,349 @@ mod tests {
         }
     }
 
-    #[test]
-    fn phone_number_arns_are_recognised() {
-        let ok = "arn:aws:connect:eu-west-2:123456789012:phone-number/1a2b3c4d-0000-4000-8000-000000000000";
-        assert!(is_phone_number_arn(ok));
-        assert!(is_phone_number_arn(
-            "arn:aws-us-gov:connect:us-gov-west-1:123456789012:phone-number/abc"
-        ));
-        for bad in [
-            "arn:aws:connect:eu-west-2:123456789012:instance/i-1/phone-number/abc",
-            "arn:aws:sms-voice:eu-west-2:123456789012:phone-number/abc",
-            "arn:aws:connect:eu-west-2:1234:phone-number/abc",
+    const NUMBER: &str = "arn:aws:connect:eu-west-2:123456789012:phone-number/";
+
+    /// Phone-number ARNs on both sides of each part of the rule (lengths apart).
+    const PHONE_NUMBER_ARNS: [(&str, &str, bool); 20] = [
+        (
+            "a uuid id",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/1a2b3c4d-0000-4000-8000-000000000000",
+            true,
+        ),
+        (
+            "an id with '_'",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/ab_12-CD",
+            true,
+        ),
+        (
+            "an id of one character",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/a",
+            true,
+        ),
+        (
+            "aws-us-gov",
+            "arn:aws-us-gov:connect:us-gov-west-1:123456789012:phone-number/abc",
+            true,
+        ),
+        (
+            "aws-iso-b",
+            "arn:aws-iso-b:connect:us-isob-east-1:123456789012:phone-number/abc",
+            true,
+        ),
+        (
+            "an empty id",
             "arn:aws:connect:eu-west-2:123456789012:phone-number/",
-            "+447700900123",
-        ] {
-            assert!(!is_phone_number_arn(bad), "{bad}");
+            false,
+        ),
+        (
+            "an id with '.'",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/a.b",
+            false,
+        ),
+        (
+            "an id with '/'",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/a/b",
+            false,
+        ),
+        (
+            "an id with 'é'",
+            "arn:aws:connect:eu-west-2:123456789012:phone-number/é",
+            false,
+        ),
+        (
+            "the legacy instance form",
+            "arn:aws:connect:eu-west-2:123456789012:instance/i-1/phone-number/abc",
+            false,
+        ),
+        (
+            "an 11-digit account",
+            "arn:aws:connect:eu-west-2:12345678901:phone-number/abc",
+            false,
+        ),
+        (
+            "a 13-digit account",
+            "arn:aws:connect:eu-west-2:1234567890123:phone-number/abc",
+            false,
+        ),
+        (
+            "an empty account",
+            "arn:aws:connect:eu-west-2::phone-number/abc",
+            false,
+        ),
+        (
+            "an empty region",
+            "arn:aws:connect::123456789012:phone-number/abc",
+            false,
+        ),
+        (
+            "an upper-case region",
+            "arn:aws:connect:EU-west-2:123456789012:phone-number/abc",
+            false,
+        ),
+        (
+            "a partition not starting with aws",
+            "arn:azure:connect:eu-west-2:123456789012:phone-number/abc",
+            false,
+        ),
+        (
+            "a partition with '_'",
+            "arn:aws_cn:connect:eu-west-2:123456789012:phone-number/abc",
+            false,
+        ),
+        (
+            "another service",
+            "arn:aws:sms-voice:eu-west-2:123456789012:phone-number/abc",
+            false,
+        ),
+        ("a phone number", "+447700900123", false),
+        (
+            "no arn prefix",
+            "urn:aws:connect:eu-west-2:123456789012:phone-number/abc",
+            false,
+        ),
+    ];
+
+    #[test]
+    fn a_phone_number_arn_is_held_to_the_functions_rule_at_every_boundary() {
+        let longest = format!("{NUMBER}{}", "a".repeat(256 - NUMBER.len()));
+        let too_long = format!("{longest}a");
+        let lengths = [
+            ("256 characters", longest.as_str(), true),
+            ("257 characters", too_long.as_str(), false),
+        ];
+        for (what, arn, expected) in PHONE_NUMBER_ARNS.into_iter().chain(lengths) {
+            assert_eq!(is_phone_number_arn(arn), expected, "{what}: {arn}");
+        }
+    }
+
+    /// Generic ARNs on both sides of each part of the rule (lengths apart).
+    const ARNS: [(&str, &str, bool); 16] = [
+        (
+            "an S3 object, no region nor account",
+            "arn:aws:s3:::bucket/key",
+            true,
+        ),
+        (
+            "a Connect contact",
+            "arn:aws:connect:eu-west-2:123456789012:instance/abc/contact/def",
+            true,
+        ),
+        (
+            "a resource with ':'",
+            "arn:aws:lambda:eu-west-2:123456789012:function:f:1",
+            true,
+        ),
+        (
+            "a service with a digit",
+            "arn:aws:s3:eu-west-2:123456789012:x",
+            true,
+        ),
+        (
+            "an 11-digit account",
+            "arn:aws:iam::12345678901:role/r",
+            false,
+        ),
+        (
+            "a 12-digit account",
+            "arn:aws:iam::123456789012:role/r",
+            true,
+        ),
+        (
+            "a 13-digit account",
+            "arn:aws:iam::1234567890123:role/r",
+            false,
+        ),
+        (
+            "an account with a letter",
+            "arn:aws:iam::12345678901a:role/r",
+            false,
+        ),
+        (
+            "an upper-case region",
+            "arn:aws:sqs:EU-WEST-2:123456789012:q",
+            false,
+        ),
+        (
+            "a region with '_'",
+            "arn:aws:sqs:eu_west_2:123456789012:q",
+            false,
+        ),
+        (
+            "an empty service",
+            "arn:aws::eu-west-2:123456789012:q",
+            false,
+        ),
+        (
+            "an upper-case service",
+            "arn:aws:SQS:eu-west-2:123456789012:q",
+            false,
+        ),
+        (
+            "an upper-case partition",
+            "arn:AWS:sqs:eu-west-2:123456789012:q",
+            false,
+        ),
+        ("an empty resource", "arn:aws:s3:::", false),
+        ("too few fields", "arn:aws:s3::", false),
+        ("not an ARN", "not-an-arn", false),
+    ];
+
+    #[test]
+    fn a_generic_arn_is_held_to_the_functions_rule_at_every_boundary() {
+        let prefix = "arn:aws:s3:::";
+        // 'é' is two bytes: the limit counts characters.
+        let longest = format!("{prefix}{}", "é".repeat(1024 - prefix.len()));
+        let too_long = format!("{longest}é");
+        let lengths = [
+            ("1024 characters", longest.as_str(), true),
+            ("1025 characters", too_long.as_str(), false),
+        ];
+        for (what, arn, expected) in ARNS.into_iter().chain(lengths) {
+            assert_eq!(is_arn(arn), expected, "{what}: {arn}");
         }
     }
 
     #[test]
-    fn generic_arns_are_recognised() {
-        assert!(is_arn("arn:aws:s3:::bucket/key"));
-        assert!(is_arn(
-            "arn:aws:connect:eu-west-2:123456789012:instance/abc/contact/def"
-        ));
-        assert!(!is_arn("arn:aws:s3::"));
-        assert!(!is_arn("not-an-arn"));
+    fn a_plain_key_has_only_ascii_letters_digits_dash_and_underscore() {
+        for ok in ["orderId", "ORDER-id_9", "a", "0"] {
+            assert!(is_plain_key(ok), "{ok}");
+        }
+        for bad in ["order.id", "order id", "orderé", "a:b", "a/b", "ⅰ"] {
+            assert!(!is_plain_key(bad), "{bad}");
+        }
+    }
+
+    fn base() -> Map<String, Value> {
+        let body = json!({
+            "InstanceId": "i-1",
+            "ContactFlowId": "f-1",
+            "SourceEndpoint": {"Type": "CONNECT_PHONENUMBER_ARN", "Address": format!("{NUMBER}abc")},
+            "DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+447700900123"},
+            "SegmentAttributes": {"connect:Subtype": {"ValueString": "connect:SMS"}},
+        });
+        body.as_object().unwrap().clone()
+    }
+
+    fn with(member: &str, value: Value) -> Map<String, Value> {
+        let mut body = base();
+        body.insert(member.to_owned(), value);
+        body
+    }
+
+    fn content(kind: &str, text: String) -> Value {
+        json!({"ContentType": kind, "Content": text})
+    }
+
+    const INTERACTIVE: &str = "application/vnd.amazonaws.connect.message.interactive.response";
+
+    /// `n` times `s`: "é" is 2 bytes, "€" 3, "😀" 4.
+    fn times(s: &str, n: usize) -> String {
+        s.repeat(n)
+    }
+
+    /// Runs byte-limit cases on one member: `None` must pass, `Some(n)` must be refused with
+    /// exactly one problem, `problem` reported with the byte count `n`.
+    fn assert_byte_limit(member: &str, problem: &str, cases: Vec<(&str, Value, Option<usize>)>) {
+        for (what, value, refused) in cases {
+            let result = validate(&with(member, value));
+            match (result, refused) {
+                (Ok(()), None) => {}
+                (Err(message), Some(bytes)) => {
+                    let expected = format!("{problem} (UTF-8), got {bytes}");
+                    assert_eq!(message, expected, "{what}");
+                }
+                (result, _) => panic!("{what}: {result:?}, expected refused: {refused:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn contact_attributes_are_held_to_32768_bytes_exactly_at_the_boundary() {
+        let a = |n| times("a", n);
+        let cases = vec![
+            ("ASCII", json!({"k": a(32767)}), None),
+            ("ASCII", json!({"k": a(32767), "b": ""}), Some(32769)),
+            ("two pairs", json!({"a": a(16383), "b": a(16383)}), None),
+            (
+                "two pairs",
+                json!({"a": a(16383), "bb": a(16383)}),
+                Some(32769),
+            ),
+            ("'é'", json!({"k": times("é", 16383) + "a"}), None),
+            ("'é'", json!({"k": times("é", 16384)}), Some(32769)),
+            ("'€'", json!({"kk": times("€", 10922)}), None),
+            ("'€'", json!({"kk": times("€", 10922) + "a"}), Some(32769)),
+            ("emoji", json!({"kkkk": times("😀", 8191)}), None),
+            (
+                "emoji",
+                json!({"kkkk": times("😀", 8191) + "a"}),
+                Some(32769),
+            ),
+        ];
+        let problem = "Attributes: keys and values together must be at most 32768 bytes";
+        assert_byte_limit("Attributes", problem, cases);
+    }
+
+    #[test]
+    fn message_content_is_held_to_16384_bytes_exactly_at_the_boundary() {
+        let json = |text: String| content("application/json", text);
+        let interactive = |text: String| content(INTERACTIVE, text);
+        let cases = vec![
+            ("JSON in '€'", json(times("€", 5461) + "a"), None),
+            ("JSON in '€'", json(times("€", 5461) + "é"), Some(16385)),
+            ("interactive in emoji", interactive(times("😀", 4096)), None),
+            (
+                "interactive in emoji",
+                interactive(times("😀", 4096) + "a"),
+                Some(16385),
+            ),
+            ("interactive in 'é'", interactive(times("é", 8192)), None),
+            (
+                "interactive in 'é'",
+                interactive(times("é", 8193)),
+                Some(16386),
+            ),
+            // Under its 1024-character limit text/plain cannot reach the byte limit.
+            (
+                "text/plain in emoji",
+                content("text/plain", times("😀", 1024)),
+                None,
+            ),
+        ];
+        let problem = "InitialSystemMessage.Content: must be at most 16384 bytes";
+        assert_byte_limit("InitialSystemMessage", problem, cases);
+    }
+
+    #[test]
+    fn a_free_form_whatsapp_message_needs_a_related_contact() {
+        let mut whatsapp = with("InitialSystemMessage", content("text/plain", "hi".into()));
+        whatsapp.insert(
+            "SegmentAttributes".into(),
+            json!({"connect:Subtype": {"ValueString": "connect:WhatsApp"}}),
+        );
+        let message = validate(&whatsapp).unwrap_err();
+        assert!(
+            message.starts_with("InitialSystemMessage: is not allowed on connect:WhatsApp")
+                && !message.contains("; "),
+            "{message}"
+        );
+        whatsapp.insert("RelatedContactId".into(), Value::Null);
+        assert!(validate(&whatsapp).is_err(), "null counts as absent");
+        whatsapp.insert("RelatedContactId".into(), json!("c-1"));
+        assert_eq!(validate(&whatsapp), Ok(()));
+        // SMS has no such rule.
+        let sms = with("InitialSystemMessage", content("text/plain", "hi".into()));
+        assert_eq!(validate(&sms), Ok(()));
+    }
+
+    #[test]
+    fn a_wrong_source_type_is_refused_even_without_an_address() {
+        let body = with("SourceEndpoint", json!({"Type": "TELEPHONE_NUMBER"}));
+        let message = validate(&body).unwrap_err();
+        assert!(
+            message.contains("SourceEndpoint.Type: must be one of CONNECT_PHONENUMBER_ARN")
+                && message.contains("SourceEndpoint.Address: is required"),
+            "{message}"
+        );
     }
 }

@@ -1,5 +1,7 @@
-//! The simulator's behaviour over HTTP: authentication, routing, idempotency, throttling, the
-//! active-chat cap, injected faults, scripted replies, determinism and lifecycle.
+//! The simulator's behaviour over HTTP, everything but input validation.
+//!
+//! Authentication, routing, idempotency, throttling, the active-chat cap, injected faults,
+//! scripted replies (every error code), determinism and lifecycle.
 
 mod common;
 
@@ -118,6 +120,61 @@ async fn the_same_client_token_replays_the_same_contact_and_starts_only_one() {
             Outcome::Replayed { contact_id },
         ]
     );
+}
+
+#[tokio::test]
+async fn a_client_token_reused_with_a_different_request_is_an_idempotency_exception() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let first = start_chat(sim.local_addr(), &request_with_token("order-1"))
+        .await
+        .response()
+        .contact_id();
+    let mut different = request_with_token("order-1");
+    different["DestinationEndpoint"]["Address"] = "+447700900999".into();
+    let message = start_chat(sim.local_addr(), &different)
+        .await
+        .response()
+        .assert_error(409, "IdempotencyException");
+    assert!(message.contains("ClientToken"), "{message}");
+    assert!(!message.contains("447700900"), "{message}");
+    // The first request, repeated with its members in another order, still replays.
+    let reordered = reorder(&request_with_token("order-1"));
+    let again = send(
+        sim.local_addr(),
+        "PUT",
+        PATH,
+        Some(AUTHORIZATION),
+        &reordered,
+    )
+    .await
+    .response();
+    assert_eq!(again.contact_id(), first);
+    assert_eq!(sim.contacts().len(), 1);
+    assert_eq!(
+        outcomes(&sim),
+        [
+            Outcome::Started {
+                contact_id: first.clone()
+            },
+            Outcome::IdempotencyMismatch,
+            Outcome::Replayed { contact_id: first },
+        ]
+    );
+    let summary = sim.summary();
+    assert_eq!((summary.idempotency_mismatches, summary.replayed), (1, 1));
+    assert!(summary.to_string().contains("idempotency mismatches: 1"));
+}
+
+/// The body's JSON text with its top-level members in reverse order.
+fn reorder(body: &serde_json::Value) -> String {
+    let members: Vec<String> = body
+        .as_object()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
+        .collect();
+    format!("{{{}}}", members.join(","))
 }
 
 #[tokio::test]
@@ -339,7 +396,12 @@ async fn scripted_errors_answer_with_each_connect_code_then_normal_service_resum
         (429, "ThrottlingException"),
         (429, "LimitExceededException"),
         (500, "InternalServiceException"),
+        (409, "IdempotencyException"),
+        (402, "ServiceQuotaExceededException"),
+        (408, "RequestTimeoutException"),
+        (429, "TooManyRequestsException"),
     ];
+    assert_eq!(expected.len(), ConnectErrorCode::ALL.len());
     for (code, (status, name)) in ConnectErrorCode::ALL.iter().zip(expected) {
         assert_eq!((code.status(), code.code()), (status, name));
         let response = start_chat(sim.local_addr(), &valid_request())
@@ -356,7 +418,7 @@ async fn scripted_errors_answer_with_each_connect_code_then_normal_service_resum
         assert_eq!(*outcome, Outcome::Scripted(ScriptedReply::Error(code)));
     }
     assert_eq!(sim.contacts().len(), 1);
-    assert_eq!(sim.summary().scripted, 7);
+    assert_eq!(sim.summary().scripted, ConnectErrorCode::ALL.len());
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
-//! Table-driven checks of Connect's input constraints over HTTP: for each constraint, a request on
-//! the valid side is started and one on the violating side gets 400 InvalidRequestException with
-//! the member named in the message.
+//! Table-driven checks of Connect's input constraints over HTTP, at each constraint's boundary.
+//!
+//! For each constraint, a request on the valid side is started and one on the violating side gets
+//! 400 InvalidRequestException with the member (or the exact problem) named in the message. Every
+//! byte limit is also checked with multi-byte characters (`é` 2 bytes, `€` 3, `😀` 4).
 
 mod common;
 
@@ -15,6 +17,16 @@ fn chars(n: usize) -> String {
 
 fn ascii(n: usize) -> String {
     "a".repeat(n)
+}
+
+/// `n` euro signs, 3 bytes each.
+fn euro(n: usize) -> String {
+    "€".repeat(n)
+}
+
+/// `n` emoji, 4 bytes each.
+fn emoji(n: usize) -> String {
+    "😀".repeat(n)
 }
 
 fn remove(body: &mut Value, pointer: &str) {
@@ -122,9 +134,10 @@ fn valid_cases() -> Vec<(&'static str, Edit)> {
         ("an empty attribute value and a 1-character key", |b| {
             set(b, "/Attributes", json!({"k": ""}))
         }),
-        ("an attribute value of 32767 characters", |b| {
-            set(b, "/Attributes", json!({"note": ascii(32767)}))
-        }),
+        (
+            "an attribute value of 32767 characters under a 1-character key",
+            |b| set(b, "/Attributes", json!({"k": ascii(32767)})),
+        ),
         ("a chat duration of 60 minutes", |b| {
             set(b, "/ChatDurationInMinutes", json!(60))
         }),
@@ -447,11 +460,6 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Edit)> {
         ("an empty attribute key", "Attributes.", |b| {
             set(b, "/Attributes", json!({"": "x"}))
         }),
-        (
-            "an attribute value of 32768 characters",
-            "Attributes.note",
-            |b| set(b, "/Attributes", json!({"note": ascii(32768)})),
-        ),
         ("a numeric attribute value", "Attributes.n", |b| {
             set(b, "/Attributes", json!({"n": 1}))
         }),
@@ -697,6 +705,432 @@ fn invalid_cases() -> Vec<(&'static str, &'static str, Edit)> {
     ]
 }
 
+/// What a rule must do with one request.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    Accepted,
+    /// 400 with exactly one problem, whose text contains this.
+    Refused(&'static str),
+}
+
+use Expect::{Accepted, Refused};
+
+/// One request at a rule's boundary: a change to the valid base request and what must happen.
+type Case = (&'static str, Edit, Expect);
+
+/// A one-entry map, for keys built at run time.
+fn pair(key: String, value: String) -> Value {
+    json!({ key: value })
+}
+
+fn attributes(body: &mut Value, map: Value) {
+    set(body, "/Attributes", map);
+}
+
+fn custom_attributes(body: &mut Value, map: Value) {
+    set(body, "/InitialTemplatedSystemMessage", templated());
+    set(
+        body,
+        "/InitialTemplatedSystemMessage/TemplateAttributes/CustomAttributes",
+        map,
+    );
+}
+
+fn content(body: &mut Value, kind: &str, text: String) {
+    set(
+        body,
+        "/InitialSystemMessage",
+        json!({"ContentType": kind, "Content": text}),
+    );
+}
+
+fn value_arn(body: &mut Value, arn: String) {
+    segment(body, "connect:Custom", json!({ "ValueArn": arn }));
+}
+
+fn source(body: &mut Value, address: String) {
+    set(body, "/SourceEndpoint/Address", json!(address));
+}
+
+fn whatsapp_message(body: &mut Value) {
+    segment(
+        body,
+        "connect:Subtype",
+        json!({"ValueString": "connect:WhatsApp"}),
+    );
+    content(body, "text/plain", "Your order shipped".into());
+}
+
+const TOTAL: &str = "Attributes: keys and values together must be at most 32768 bytes (UTF-8)";
+const ATTRIBUTE_KEY: &str = "key must contain only ASCII letters, digits, '-' and '_'";
+
+/// Contact attributes: 32,768 UTF-8 bytes for all keys and values together.
+fn contact_attribute_size_cases() -> Vec<Case> {
+    vec![
+        (
+            "attributes of 32768 ASCII bytes",
+            |b| attributes(b, json!({"k": ascii(32767)})),
+            Accepted,
+        ),
+        (
+            "attributes of 32769 ASCII bytes",
+            |b| attributes(b, json!({"kk": ascii(32767)})),
+            Refused(TOTAL),
+        ),
+        (
+            "attributes of 32768 bytes over two pairs",
+            |b| attributes(b, json!({"a": ascii(16383), "b": ascii(16383)})),
+            Accepted,
+        ),
+        (
+            "attributes of 32769 bytes over two pairs",
+            |b| attributes(b, json!({"a": ascii(16383), "bb": ascii(16383)})),
+            Refused(TOTAL),
+        ),
+        (
+            "attributes of 32768 bytes in 'é'",
+            |b| attributes(b, json!({"k": chars(16383) + "a"})),
+            Accepted,
+        ),
+        (
+            "attributes of 32769 bytes in 'é'",
+            |b| attributes(b, json!({"k": chars(16384)})),
+            Refused(TOTAL),
+        ),
+        (
+            "attributes of 32768 bytes in '€'",
+            |b| attributes(b, json!({"kk": euro(10922)})),
+            Accepted,
+        ),
+        (
+            "attributes of 32769 bytes in '€'",
+            |b| attributes(b, json!({"kk": euro(10922) + "a"})),
+            Refused(TOTAL),
+        ),
+        (
+            "attributes of 32768 bytes in emoji",
+            |b| attributes(b, json!({"kkkk": emoji(8191)})),
+            Accepted,
+        ),
+        (
+            "attributes of 32769 bytes in emoji",
+            |b| attributes(b, json!({"kkkk": emoji(8191) + "a"})),
+            Refused(TOTAL),
+        ),
+    ]
+}
+
+/// Contact attribute keys: 1..32767 characters of ASCII letters, digits, `-` and `_`.
+fn attribute_key_cases() -> Vec<Case> {
+    vec![
+        (
+            "an attribute key of 32767 characters",
+            |b| attributes(b, pair(ascii(32767), String::new())),
+            Accepted,
+        ),
+        (
+            "an attribute key of 32768 characters, 32768 bytes in all",
+            |b| attributes(b, pair(ascii(32768), String::new())),
+            Refused("key must be between 1 and 32767 characters long, got 32768"),
+        ),
+        (
+            "an attribute key of letters, digits, '-' and '_'",
+            |b| attributes(b, json!({"Order-id_9": "x"})),
+            Accepted,
+        ),
+        (
+            "an attribute key with a dot",
+            |b| attributes(b, json!({"order.id": "x"})),
+            Refused(ATTRIBUTE_KEY),
+        ),
+        (
+            "an attribute key with a space",
+            |b| attributes(b, json!({"order id": "x"})),
+            Refused(ATTRIBUTE_KEY),
+        ),
+        (
+            "an attribute key with a colon",
+            |b| attributes(b, json!({"connect:x": "x"})),
+            Refused(ATTRIBUTE_KEY),
+        ),
+        (
+            "an attribute key with a non-ASCII letter",
+            |b| attributes(b, json!({"orderé": "x"})),
+            Refused(ATTRIBUTE_KEY),
+        ),
+    ]
+}
+
+/// A template's custom attributes: keys of 1..32767 characters, values of 0..32767.
+fn custom_attribute_cases() -> Vec<Case> {
+    vec![
+        (
+            "a custom attribute with a 1-character key and an empty value",
+            |b| custom_attributes(b, json!({"k": ""})),
+            Accepted,
+        ),
+        (
+            "a custom attribute key of 32767 characters",
+            |b| custom_attributes(b, pair(chars(32767), "x".into())),
+            Accepted,
+        ),
+        (
+            "a custom attribute value of 32767 characters",
+            |b| custom_attributes(b, json!({"k": chars(32767)})),
+            Accepted,
+        ),
+        (
+            "an empty custom attribute key",
+            |b| custom_attributes(b, json!({"": "x"})),
+            Refused("CustomAttributes.: key must be between 1 and 32767 characters long, got 0"),
+        ),
+        (
+            "a custom attribute key of 32768 characters",
+            |b| custom_attributes(b, pair(chars(32768), "x".into())),
+            Refused("key must be between 1 and 32767 characters long, got 32768"),
+        ),
+        (
+            "a custom attribute value of 32768 characters",
+            |b| custom_attributes(b, json!({"k": chars(32768)})),
+            Refused("CustomAttributes.k: value must be at most 32767 characters long, got 32768"),
+        ),
+    ]
+}
+
+const CONTENT_BYTES: &str = "InitialSystemMessage.Content: must be at most 16384 bytes (UTF-8)";
+
+/// A system message's content: at most 16,384 UTF-8 bytes whatever its type. Only the two long
+/// types can reach it under their character limits (1024 emoji are 4096 bytes).
+fn content_byte_cases() -> Vec<Case> {
+    vec![
+        (
+            "an application/json message of 16384 bytes in '€'",
+            |b| content(b, "application/json", euro(5461) + "a"),
+            Accepted,
+        ),
+        (
+            "an application/json message of 16385 bytes in '€'",
+            |b| content(b, "application/json", euro(5461) + "é"),
+            Refused(CONTENT_BYTES),
+        ),
+        (
+            "an interactive response of 16384 bytes in emoji",
+            |b| content(b, INTERACTIVE_RESPONSE, emoji(4096)),
+            Accepted,
+        ),
+        (
+            "an interactive response of 16385 bytes in emoji",
+            |b| content(b, INTERACTIVE_RESPONSE, emoji(4096) + "a"),
+            Refused(CONTENT_BYTES),
+        ),
+        (
+            "an interactive response of 16384 bytes in 'é'",
+            |b| content(b, INTERACTIVE_RESPONSE, chars(8192)),
+            Accepted,
+        ),
+        (
+            "an interactive response of 16386 bytes in 'é'",
+            |b| content(b, INTERACTIVE_RESPONSE, chars(8193)),
+            Refused(CONTENT_BYTES),
+        ),
+        (
+            "a text/plain message of 1024 emoji",
+            |b| content(b, "text/plain", emoji(1024)),
+            Accepted,
+        ),
+        (
+            "a text/markdown message of 1024 '€'",
+            |b| content(b, "text/markdown", euro(1024)),
+            Accepted,
+        ),
+    ]
+}
+
+const NUMBER: &str = "arn:aws:connect:eu-west-2:123456789012:phone-number/";
+const NOT_A_NUMBER: &str = "SourceEndpoint.Address: must be a phone number ARN";
+const NOT_AN_ARN: &str = "SegmentAttributes.connect:Custom.ValueArn: must be an ARN";
+
+/// `ValueArn`: any ARN by the function's rule, at most 1024 characters.
+fn value_arn_cases() -> Vec<Case> {
+    vec![
+        (
+            "a ValueArn of 1024 characters",
+            |b| value_arn(b, format!("arn:aws:s3:::{}", ascii(1011))),
+            Accepted,
+        ),
+        (
+            "a ValueArn with no region and no account",
+            |b| value_arn(b, "arn:aws:s3:::bucket".into()),
+            Accepted,
+        ),
+        (
+            "a ValueArn with a 12-digit account",
+            |b| value_arn(b, "arn:aws:iam::123456789012:role/r".into()),
+            Accepted,
+        ),
+        (
+            "a ValueArn with an 11-digit account",
+            |b| value_arn(b, "arn:aws:iam::12345678901:role/r".into()),
+            Refused(NOT_AN_ARN),
+        ),
+        (
+            "a ValueArn with a 13-digit account",
+            |b| value_arn(b, "arn:aws:iam::1234567890123:role/r".into()),
+            Refused(NOT_AN_ARN),
+        ),
+        (
+            "a ValueArn with an upper-case region",
+            |b| value_arn(b, "arn:aws:sqs:EU-west-2:123456789012:q".into()),
+            Refused(NOT_AN_ARN),
+        ),
+        (
+            "a ValueArn with an empty service",
+            |b| value_arn(b, "arn:aws::eu-west-2:123456789012:q".into()),
+            Refused(NOT_AN_ARN),
+        ),
+        (
+            "a ValueArn with an empty resource",
+            |b| value_arn(b, "arn:aws:s3:::".into()),
+            Refused(NOT_AN_ARN),
+        ),
+        (
+            "a ValueArn in a partition not starting with aws",
+            |b| value_arn(b, "arn:azure:s3:::bucket".into()),
+            Refused(NOT_AN_ARN),
+        ),
+    ]
+}
+
+/// The source: a phone-number ARN of at most 256 characters, and only that endpoint type.
+fn source_number_cases() -> Vec<Case> {
+    vec![
+        (
+            "a source address of 256 characters",
+            |b| source(b, format!("{NUMBER}{}", ascii(256 - NUMBER.len()))),
+            Accepted,
+        ),
+        (
+            "a source number id with '_'",
+            |b| source(b, format!("{NUMBER}ab_12-CD")),
+            Accepted,
+        ),
+        (
+            "a source number id with '.'",
+            |b| source(b, format!("{NUMBER}ab.12")),
+            Refused(NOT_A_NUMBER),
+        ),
+        (
+            "a source number id with '/'",
+            |b| source(b, format!("{NUMBER}ab/12")),
+            Refused(NOT_A_NUMBER),
+        ),
+        (
+            "a source number in an 11-digit account",
+            |b| {
+                source(
+                    b,
+                    "arn:aws:connect:eu-west-2:12345678901:phone-number/a".into(),
+                )
+            },
+            Refused(NOT_A_NUMBER),
+        ),
+        (
+            "a source number in a 13-digit account",
+            |b| {
+                source(
+                    b,
+                    "arn:aws:connect:eu-west-2:1234567890123:phone-number/a".into(),
+                )
+            },
+            Refused(NOT_A_NUMBER),
+        ),
+        (
+            "a source number without a region",
+            |b| source(b, "arn:aws:connect::123456789012:phone-number/a".into()),
+            Refused(NOT_A_NUMBER),
+        ),
+        (
+            "a source Type in lower case",
+            |b| set(b, "/SourceEndpoint/Type", json!("connect_phonenumber_arn")),
+            Refused("SourceEndpoint.Type: must be one of CONNECT_PHONENUMBER_ARN"),
+        ),
+        (
+            "an empty source Type",
+            |b| set(b, "/SourceEndpoint/Type", json!("")),
+            Refused("SourceEndpoint.Type: must be one of CONNECT_PHONENUMBER_ARN"),
+        ),
+    ]
+}
+
+const WHATSAPP_FREE_FORM: &str =
+    "InitialSystemMessage: is not allowed on connect:WhatsApp without RelatedContactId";
+
+/// A free-form first message on WhatsApp only as a follow-up in a conversation.
+fn whatsapp_cases() -> Vec<Case> {
+    vec![
+        (
+            "a WhatsApp free-form message with a related contact",
+            |b| {
+                whatsapp_message(b);
+                set(b, "/RelatedContactId", json!("c-1"));
+            },
+            Accepted,
+        ),
+        (
+            "a WhatsApp template without a related contact",
+            |b| {
+                segment(
+                    b,
+                    "connect:Subtype",
+                    json!({"ValueString": "connect:WhatsApp"}),
+                );
+                set(b, "/InitialTemplatedSystemMessage", templated());
+            },
+            Accepted,
+        ),
+        (
+            "an SMS free-form message without a related contact",
+            |b| content(b, "text/plain", "hi".into()),
+            Accepted,
+        ),
+        (
+            "a WhatsApp free-form message without a related contact",
+            whatsapp_message,
+            Refused(WHATSAPP_FREE_FORM),
+        ),
+        (
+            "a WhatsApp free-form message with a null related contact",
+            |b| {
+                whatsapp_message(b);
+                set(b, "/RelatedContactId", Value::Null);
+            },
+            Refused(WHATSAPP_FREE_FORM),
+        ),
+    ]
+}
+
+/// Requests past two limits at once, and every problem the message must name.
+fn two_problem_cases() -> Vec<(&'static str, Edit, [&'static str; 2])> {
+    vec![
+        (
+            "an attribute value of 32768 characters",
+            |b| attributes(b, json!({"k": ascii(32768)})),
+            [
+                "Attributes.k: value must be at most 32767 characters long, got 32768",
+                TOTAL,
+            ],
+        ),
+        (
+            "a source Type other than CONNECT_PHONENUMBER_ARN and no source Address",
+            |b| set(b, "/SourceEndpoint", json!({"Type": "TELEPHONE_NUMBER"})),
+            [
+                "SourceEndpoint.Type: must be one of CONNECT_PHONENUMBER_ARN",
+                "SourceEndpoint.Address: is required",
+            ],
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn every_constraint_accepts_a_value_on_its_valid_side() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
@@ -820,4 +1254,72 @@ async fn a_body_that_is_a_json_array_is_an_invalid_request() {
         .response();
     let message = response.assert_error(400, "InvalidRequestException");
     assert!(message.contains("JSON object"), "{message}");
+}
+
+#[tokio::test]
+async fn every_rule_accepts_its_boundary_and_refuses_one_step_past_it() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let cases = [
+        contact_attribute_size_cases(),
+        attribute_key_cases(),
+        custom_attribute_cases(),
+        content_byte_cases(),
+        value_arn_cases(),
+        source_number_cases(),
+        whatsapp_cases(),
+    ]
+    .concat();
+    let mut failures = Vec::new();
+    for (what, edit, expect) in &cases {
+        let mut body = valid_request();
+        edit(&mut body);
+        let response = start_chat(sim.local_addr(), &body).await.response();
+        let ok = match expect {
+            Accepted => response.status == 200,
+            Refused(problem) => {
+                response.status == 400
+                    && response.header("x-amzn-errortype") == Some("InvalidRequestException")
+                    && response.json()["Message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(problem) && !m.contains("; "))
+            }
+        };
+        if !ok {
+            let body = response.body.chars().take(300).collect::<String>();
+            failures.push(format!(
+                "{what}: expected {expect:?}, got {} {body}",
+                response.status
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    let accepted = cases
+        .iter()
+        .filter(|(_, _, e)| matches!(e, Accepted))
+        .count();
+    assert_eq!(sim.contacts().len(), accepted);
+}
+
+#[tokio::test]
+async fn a_request_past_two_limits_is_refused_naming_both() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    for (what, edit, problems) in two_problem_cases() {
+        let mut body = valid_request();
+        edit(&mut body);
+        let message = start_chat(sim.local_addr(), &body)
+            .await
+            .response()
+            .assert_error(400, "InvalidRequestException");
+        assert_eq!(message.split("; ").count(), 2, "{what}: {message:.300}");
+        for problem in problems {
+            assert!(message.contains(problem), "{what}: {message:.300}");
+        }
+    }
+    assert!(sim.contacts().is_empty());
 }

@@ -5,26 +5,22 @@
 use std::collections::{BTreeMap, HashSet};
 
 use connect_simulator::{RunningSimulator, Simulator, SimulatorConfig};
+use lambda_testkit::{Extension, Invocation, Process, RuntimeApi};
 use serde_json::{Value, json};
 
-use crate::binary::{RunningFunction, lambda_environment};
+use crate::binary::{lambda_environment, spawn_bootstrap};
 use crate::helpers::{failed_ids, http_body, sample_event, sample_event_names};
-use crate::runtime_api::{Extension, Invocation, RuntimeApi};
 
 /// The function as the tests run it: JSON logs at INFO, pointed at `api` and at `sim`, with
 /// the test configuration changed by `overrides`.
-fn start_function(
-    api: &RuntimeApi,
-    sim: &RunningSimulator,
-    overrides: &[(&str, &str)],
-) -> RunningFunction {
+fn start_function(api: &RuntimeApi, sim: &RunningSimulator, overrides: &[(&str, &str)]) -> Process {
     let mut environment = lambda_environment(&api.address(), &sim.endpoint_url(), "JSON", "info");
     environment.extend(
         overrides
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
-    RunningFunction::spawn(environment)
+    spawn_bootstrap(environment)
 }
 
 /// What one sample event must be answered with, and how many contacts it starts.

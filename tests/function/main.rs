@@ -11,7 +11,6 @@ mod layout;
 mod metrics;
 mod privacy;
 mod reliability;
-mod runtime_api;
 mod sqs;
 mod validation;
 mod wire;

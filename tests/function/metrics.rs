@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::{Simulator, SimulatorConfig};
+use lambda_testkit::RuntimeApi;
 use outbound_chat::runtime;
 use outbound_chat::{Config, Function, FunctionError};
 use serde_json::{Value, json};
@@ -14,7 +15,6 @@ use serde_json::{Value, json};
 use crate::binary::{lambda_environment, run_binary};
 use crate::helpers::*;
 use crate::privacy::with_trace_logs;
-use crate::runtime_api::RuntimeApi;
 
 const MIXED_BATCH: [&str; 4] = [
     "0c5f3a52-0001-4d6b-9b1e-6f0a2c3b4d01",

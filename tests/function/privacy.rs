@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use connect_simulator::{ConnectErrorCode, ScriptedReply, Simulator, SimulatorConfig};
+use lambda_testkit::RuntimeApi;
 use outbound_chat::OutboundChat;
 use outbound_chat::runtime::{self, LogSettings};
 use outbound_chat::{ContactId, ContactStarter, Function, StartError};
@@ -24,7 +25,6 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::binary::{lambda_environment, run_binary};
 use crate::helpers::*;
-use crate::runtime_api::RuntimeApi;
 
 // ---------------------------------------------------------------------------------------------
 // What counts as personal data, read from the inputs themselves.

@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
-use outbound_chat_bench::child::Child;
+use lambda_testkit::{Answer, Process, RuntimeApi};
 use outbound_chat_bench::events::SqsEvents;
 use outbound_chat_bench::report::{self, Report, Row, mb, median, ms, spread};
-use outbound_chat_bench::runtime_api::{Answer, RuntimeApi};
 use outbound_chat_bench::tls::{Certificates, TlsFront};
 use serde_json::Value;
 
@@ -137,7 +136,7 @@ impl Connect {
 
 /// A process under test and its Runtime API.
 struct Running {
-    child: Child,
+    child: Process,
     api: RuntimeApi,
     /// Spawn to first poll.
     cold: Duration,
@@ -150,11 +149,11 @@ impl Running {
     async fn invoke(&mut self, event: Bytes, timeout: Duration) -> Result<Answer, String> {
         let answer = self.invoke_unchecked(event, timeout).await?;
         let failed = failed_records(&answer);
-        if answer.error || failed > 0 {
+        if answer.is_error() || failed > 0 {
             return Err(format!(
                 "{:?} answered {} ({failed} failed records)\n{}",
                 self.bin,
-                answer.text(),
+                answer.body,
                 self.child.output_tail()
             ));
         }
@@ -175,7 +174,7 @@ impl Running {
 
 /// `batchItemFailures` entries in an SQS answer.
 fn failed_records(answer: &Answer) -> usize {
-    serde_json::from_slice::<Value>(&answer.body)
+    serde_json::from_str::<Value>(&answer.body)
         .ok()
         .and_then(|v| {
             v.get("batchItemFailures")
@@ -266,18 +265,18 @@ impl Bench {
         endpoint: &str,
         extra: &[(&str, &str)],
     ) -> Result<Running, String> {
-        let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
+        let api = RuntimeApi::start().await;
         let env = self.environment(bin, &api, endpoint, extra);
-        let (mut child, spawned) = Child::spawn(self.path(bin), &env)
+        let mut child = Process::spawn(self.path(bin), env)
             .map_err(|e| format!("{}: {e}", self.path(bin).display()))?;
         let polled = api
             .wait_first_poll(INIT_LIMIT, || child.alive())
             .await
             .map_err(|e| format!("{bin:?}: {e}\n{}", child.output_tail()))?;
         Ok(Running {
+            cold: polled - child.started(),
             child,
             api,
-            cold: polled - spawned,
             bin,
         })
     }
