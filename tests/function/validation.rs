@@ -257,8 +257,8 @@ fn rules() -> Vec<Rule> {
         (
             "segment ValueArn only in system attributes",
             friendly_sms,
-            json!({"segmentAttributes": {"connect:Ref": {"ValueArn": "arn:aws:connect:x"}}}),
-            json!({"segmentAttributes": {"ref": {"ValueArn": "arn:aws:connect:x"}}}),
+            json!({"segmentAttributes": {"connect:Ref": {"ValueArn": "arn:aws:connect:us-east-1:123456789012:instance/i-1"}}}),
+            json!({"segmentAttributes": {"ref": {"ValueArn": "arn:aws:connect:us-east-1:123456789012:instance/i-1"}}}),
             "segmentAttributes.ref",
         ),
         (
