@@ -45,7 +45,7 @@ pub use config::{Config, ConfigError, SendTimeouts};
 pub use connect::client_settings::ClientSettings;
 pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
-pub use domain::{Channel, ClientToken, OutboundChat, ValidationError, Violation};
+pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
 

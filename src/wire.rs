@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::{
-    FieldNames, MessageInput, Reason, RequestInput, SegmentInput, TemplateInput, ValidationError,
-    Violation, redact_phone_numbers,
+    EndpointInput, EndpointNames, FieldNames, MessageInput, MessageNames, Reason, RequestInput,
+    SegmentInput, TemplateInput, ValidationError, Violation, redact_phone_numbers,
 };
 
 /// A request read from either form: its raw members and the names its form gives them.
@@ -103,6 +103,7 @@ struct FriendlyRequest {
     client_token: Option<String>,
     request_identifier: Option<String>,
     expires_at: Option<String>,
+    category: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,7 +135,8 @@ struct SegmentValueDto {
 }
 
 /// The native form (contract §1b): `StartOutboundChatContact`'s input as the API documents it,
-/// plus `RequestIdentifier` and `ExpiresAt`, the two fields the contract adds to every request.
+/// plus the fields the contract adds to every request: `RequestIdentifier`, `ExpiresAt`,
+/// `Category`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 struct NativeRequest {
@@ -153,6 +155,7 @@ struct NativeRequest {
     client_token: Option<String>,
     request_identifier: Option<String>,
     expires_at: Option<String>,
+    category: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,13 +219,15 @@ const DEFAULT_CONTENT_TYPE: &str = "text/plain";
 impl FriendlyRequest {
     fn into_input(self) -> RequestInput {
         RequestInput {
-            channel: self.channel,
-            to: self.to,
-            to_type: None,
-            from: self.from,
-            from_type: None,
-            instance_id: self.instance_id,
-            contact_flow_id: self.contact_flow_id,
+            endpoints: EndpointInput {
+                channel: self.channel,
+                to: self.to,
+                to_type: None,
+                from: self.from,
+                from_type: None,
+                instance_id: self.instance_id,
+                contact_flow_id: self.contact_flow_id,
+            },
             message: self.message.map(|m| MessageInput {
                 content: m.content,
                 content_type: Some(
@@ -250,6 +255,7 @@ impl FriendlyRequest {
             client_token: self.client_token,
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
+            category: self.category,
         }
     }
 }
@@ -263,15 +269,17 @@ impl NativeRequest {
             .source_endpoint
             .map_or((None, None), |e| (e.kind, e.address));
         RequestInput {
-            channel: None,
-            // The native form always names its destination type; a missing one is reported.
-            to_type: Some(to_type.unwrap_or_default()),
-            to,
-            // A source type is checked whenever it is given, and required with an address.
-            from_type: from_type.or_else(|| from.as_ref().map(|_| String::new())),
-            from,
-            instance_id: self.instance_id,
-            contact_flow_id: self.contact_flow_id,
+            endpoints: EndpointInput {
+                channel: None,
+                // The native form always names its destination type; a missing one is reported.
+                to_type: Some(to_type.unwrap_or_default()),
+                to,
+                // A source type is checked whenever it is given, and required with an address.
+                from_type: from_type.or_else(|| from.as_ref().map(|_| String::new())),
+                from,
+                instance_id: self.instance_id,
+                contact_flow_id: self.contact_flow_id,
+            },
             message: self.initial_system_message.map(|m| MessageInput {
                 content: m.content,
                 content_type: m.content_type,
@@ -298,66 +306,79 @@ impl NativeRequest {
             client_token: self.client_token,
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
+            category: self.category,
         }
     }
 }
 
 /// The friendly form's field names.
 pub static FRIENDLY: FieldNames = FieldNames {
-    channel: "channel",
-    to: "to",
-    to_type: "to",
-    from: "from",
-    from_type: "from",
-    instance_id: "instanceId",
-    contact_flow_id: "contactFlowId",
-    message: "message",
-    message_content: "message.content",
-    message_content_type: "message.contentType",
-    template: "template",
-    knowledge_base_id: "template.knowledgeBaseId",
-    message_template_id: "template.messageTemplateId",
-    template_attributes: "template",
-    custom_attributes: "template.customAttributes",
-    customer_profile_attributes: "template.customerProfileAttributes",
+    endpoints: EndpointNames {
+        channel: "channel",
+        subtype: "segmentAttributes.connect:Subtype",
+        to: "to",
+        to_type: "to",
+        from: "from",
+        from_type: "from",
+        instance_id: "instanceId",
+        contact_flow_id: "contactFlowId",
+    },
+    message: MessageNames {
+        message: "message",
+        message_content: "message.content",
+        message_content_type: "message.contentType",
+        template: "template",
+        knowledge_base_id: "template.knowledgeBaseId",
+        message_template_id: "template.messageTemplateId",
+        template_attributes: "template",
+        custom_attributes: "template.customAttributes",
+        customer_profile_attributes: "template.customerProfileAttributes",
+        related_contact_id: "relatedContactId",
+        supported_content_types: "supportedMessagingContentTypes",
+    },
     attributes: "attributes",
     segment_attributes: "segmentAttributes",
     chat_duration: "chatDurationInMinutes",
     display_name: "displayName",
-    related_contact_id: "relatedContactId",
-    supported_content_types: "supportedMessagingContentTypes",
     client_token: "clientToken",
     request_identifier: "requestIdentifier",
     expires_at: "expiresAt",
+    category: "category",
 };
 
 /// The native form's field names.
 pub static NATIVE: FieldNames = FieldNames {
-    channel: "SegmentAttributes.connect:Subtype",
-    to: "DestinationEndpoint.Address",
-    to_type: "DestinationEndpoint.Type",
-    from: "SourceEndpoint.Address",
-    from_type: "SourceEndpoint.Type",
-    instance_id: "InstanceId",
-    contact_flow_id: "ContactFlowId",
-    message: "InitialSystemMessage",
-    message_content: "InitialSystemMessage.Content",
-    message_content_type: "InitialSystemMessage.ContentType",
-    template: "InitialTemplatedSystemMessage",
-    knowledge_base_id: "InitialTemplatedSystemMessage.KnowledgeBaseId",
-    message_template_id: "InitialTemplatedSystemMessage.MessageTemplateId",
-    template_attributes: "InitialTemplatedSystemMessage.TemplateAttributes",
-    custom_attributes: "InitialTemplatedSystemMessage.TemplateAttributes.CustomAttributes",
-    customer_profile_attributes: "InitialTemplatedSystemMessage.TemplateAttributes.CustomerProfileAttributes",
+    endpoints: EndpointNames {
+        channel: "SegmentAttributes.connect:Subtype",
+        subtype: "SegmentAttributes.connect:Subtype",
+        to: "DestinationEndpoint.Address",
+        to_type: "DestinationEndpoint.Type",
+        from: "SourceEndpoint.Address",
+        from_type: "SourceEndpoint.Type",
+        instance_id: "InstanceId",
+        contact_flow_id: "ContactFlowId",
+    },
+    message: MessageNames {
+        message: "InitialSystemMessage",
+        message_content: "InitialSystemMessage.Content",
+        message_content_type: "InitialSystemMessage.ContentType",
+        template: "InitialTemplatedSystemMessage",
+        knowledge_base_id: "InitialTemplatedSystemMessage.KnowledgeBaseId",
+        message_template_id: "InitialTemplatedSystemMessage.MessageTemplateId",
+        template_attributes: "InitialTemplatedSystemMessage.TemplateAttributes",
+        custom_attributes: "InitialTemplatedSystemMessage.TemplateAttributes.CustomAttributes",
+        customer_profile_attributes: "InitialTemplatedSystemMessage.TemplateAttributes.CustomerProfileAttributes",
+        related_contact_id: "RelatedContactId",
+        supported_content_types: "SupportedMessagingContentTypes",
+    },
     attributes: "Attributes",
     segment_attributes: "SegmentAttributes",
     chat_duration: "ChatDurationInMinutes",
     display_name: "ParticipantDetails.DisplayName",
-    related_contact_id: "RelatedContactId",
-    supported_content_types: "SupportedMessagingContentTypes",
     client_token: "ClientToken",
     request_identifier: "RequestIdentifier",
     expires_at: "ExpiresAt",
+    category: "Category",
 };
 
 #[cfg(test)]

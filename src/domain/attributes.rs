@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::input::FieldNames;
 use super::violation::{Check, Reason};
 
 /// Longest key or value of a contact or template attribute, in characters.
@@ -85,21 +84,22 @@ pub(super) fn length_problems(map: &BTreeMap<String, String>) -> Vec<(String, St
         .collect()
 }
 
-/// Reads the contact attributes (none when absent).
+/// Reads the contact attributes (none when absent); `field` is where they sit in the caller's
+/// form.
 pub(super) fn contact_attributes(
     check: &mut Check,
-    names: &FieldNames,
+    field: &str,
     raw: Option<BTreeMap<String, String>>,
 ) -> Option<ContactAttributes> {
     match ContactAttributes::new(raw.unwrap_or_default()) {
         Ok(attributes) => Some(attributes),
         Err(problems) => {
             for (key, problem) in problems {
-                let field = match key {
-                    Some(key) => format!("{}.{key}", names.attributes),
-                    None => names.attributes.to_owned(),
+                let path = match key {
+                    Some(key) => format!("{field}.{key}"),
+                    None => field.to_owned(),
                 };
-                check.push(field, problem, Reason::InvalidAttributeKey);
+                check.push(path, problem, Reason::InvalidAttributeKey);
             }
             None
         }

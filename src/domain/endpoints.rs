@@ -6,13 +6,41 @@ use std::collections::BTreeMap;
 use super::channel::{Channel, SUBTYPE_KEY};
 use super::defaults::Defaults;
 use super::ids::{ContactFlowId, InstanceId};
-use super::input::{FieldNames, RequestInput, SegmentInput};
 use super::phone::{DestinationNumber, PhoneNumberArn};
+use super::segments::SegmentInput;
 use super::violation::{Check, Reason};
 
 /// The only endpoint types Connect accepts for this operation.
 const DESTINATION_TYPE: &str = "TELEPHONE_NUMBER";
 const SOURCE_TYPE: &str = "CONNECT_PHONENUMBER_ARN";
+
+/// Where the endpoint members sit in the caller's form.
+#[derive(Debug)]
+pub struct EndpointNames {
+    pub channel: &'static str,
+    /// `connect:Subtype` among the segment attributes.
+    pub subtype: &'static str,
+    pub to: &'static str,
+    pub to_type: &'static str,
+    pub from: &'static str,
+    pub from_type: &'static str,
+    pub instance_id: &'static str,
+    pub contact_flow_id: &'static str,
+}
+
+/// The endpoint members, raw. `None` is an absent member.
+#[derive(Debug, Default)]
+pub struct EndpointInput {
+    pub channel: Option<String>,
+    pub to: Option<String>,
+    /// The destination's endpoint type, where the form names one (native only).
+    pub to_type: Option<String>,
+    pub from: Option<String>,
+    /// The source's endpoint type, where the form names one (native only).
+    pub from_type: Option<String>,
+    pub instance_id: Option<String>,
+    pub contact_flow_id: Option<String>,
+}
 
 /// The channel of a request, and whether it could be read without a violation.
 #[derive(Clone, Copy, Debug)]
@@ -26,19 +54,19 @@ pub(super) struct ChannelChoice {
 /// given they must agree. SMS when neither is.
 pub(super) fn channel(
     check: &mut Check,
-    names: &FieldNames,
+    names: &EndpointNames,
     declared: Option<&str>,
     segments: &mut BTreeMap<String, SegmentInput>,
 ) -> ChannelChoice {
     let declared_channel =
         declared.and_then(|c| check.field(names.channel, Reason::Invalid, Channel::parse(c)));
-    let path = format!("{}.{SUBTYPE_KEY}", names.segment_attributes);
+    let path = names.subtype;
     let subtype = segments.remove(SUBTYPE_KEY).and_then(|value| {
         let raw = value
             .value_string
             .ok_or_else(|| "must be a ValueString: connect:SMS or connect:WhatsApp".to_string());
         check.field(
-            &path,
+            path,
             Reason::Invalid,
             raw.and_then(|s| Channel::from_subtype(&s)),
         )
@@ -50,7 +78,7 @@ pub(super) fn channel(
                 subtype.subtype(),
                 declared.as_str()
             );
-            check.push(&path, message, Reason::Invalid);
+            check.push(path, message, Reason::Invalid);
         }
     }
     ChannelChoice {
@@ -62,8 +90,8 @@ pub(super) fn channel(
 /// The customer's number: required, E.164, of type `TELEPHONE_NUMBER` where the form names it.
 pub(super) fn destination(
     check: &mut Check,
-    names: &FieldNames,
-    input: &RequestInput,
+    names: &EndpointNames,
+    input: &EndpointInput,
 ) -> Option<DestinationNumber> {
     if input
         .to_type
@@ -98,8 +126,8 @@ pub(super) fn destination(
 /// request that asks for another kind of source must not silently get the configured one.
 pub(super) fn source(
     check: &mut Check,
-    names: &FieldNames,
-    input: &RequestInput,
+    names: &EndpointNames,
+    input: &EndpointInput,
     choice: ChannelChoice,
     defaults: &Defaults,
 ) -> Option<PhoneNumberArn> {
@@ -137,7 +165,7 @@ pub(super) fn source(
 /// The Connect instance: the request's, else `CONNECT_INSTANCE_ID`.
 pub(super) fn instance_id(
     check: &mut Check,
-    names: &FieldNames,
+    names: &EndpointNames,
     raw: Option<&str>,
     defaults: &Defaults,
 ) -> Option<InstanceId> {
@@ -154,7 +182,7 @@ pub(super) fn instance_id(
 /// The contact flow: the request's, else `CONNECT_CONTACT_FLOW_ID`.
 pub(super) fn contact_flow_id(
     check: &mut Check,
-    names: &FieldNames,
+    names: &EndpointNames,
     raw: Option<&str>,
     defaults: &Defaults,
 ) -> Option<ContactFlowId> {

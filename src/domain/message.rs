@@ -8,7 +8,6 @@ use std::fmt;
 use super::attributes::length_problems;
 use super::channel::Channel;
 use super::ids::TemplateRef;
-use super::input::{FieldNames, MessageInput, TemplateInput};
 use super::violation::{Check, Reason};
 
 /// Connect's limit on `InitialSystemMessage.Content` in UTF-8 bytes, for every content type (the
@@ -216,13 +215,49 @@ impl SupportedContentType {
     }
 }
 
+/// Where the message members sit in the caller's form.
+#[derive(Debug)]
+pub struct MessageNames {
+    pub message: &'static str,
+    pub message_content: &'static str,
+    pub message_content_type: &'static str,
+    pub template: &'static str,
+    pub knowledge_base_id: &'static str,
+    pub message_template_id: &'static str,
+    pub template_attributes: &'static str,
+    pub custom_attributes: &'static str,
+    pub customer_profile_attributes: &'static str,
+    pub related_contact_id: &'static str,
+    pub supported_content_types: &'static str,
+}
+
+/// The initial system message, raw. A form with a default content type fills it in.
+#[derive(Debug, Default)]
+pub struct MessageInput {
+    pub content: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// The template part, raw.
+#[derive(Debug, Default)]
+pub struct TemplateInput {
+    pub knowledge_base_id: Option<String>,
+    pub message_template_id: Option<String>,
+    /// `false` only for a native template without its required `TemplateAttributes`.
+    pub has_attributes: bool,
+    pub custom_attributes: Option<BTreeMap<String, String>>,
+    /// A JSON document as text (checked here), or the wire side's sentence for a value of the
+    /// wrong JSON type.
+    pub customer_profile_attributes: Option<Result<String, String>>,
+}
+
 /// Reads the initial message: a system message or a template, not both. A system message on
 /// WhatsApp is refused unless the request follows up a contact the customer is already in
 /// (`related`): WhatsApp lets a business send free text only inside the customer's 24-hour
 /// service window; a business-initiated message must be an approved template.
 pub(super) fn initial_message(
     check: &mut Check,
-    names: &FieldNames,
+    names: &MessageNames,
     message: Option<MessageInput>,
     template: Option<TemplateInput>,
     channel: Channel,
@@ -253,7 +288,7 @@ pub(super) fn initial_message(
 
 fn system_message(
     check: &mut Check,
-    names: &FieldNames,
+    names: &MessageNames,
     message: MessageInput,
 ) -> Option<SystemMessage> {
     let content_type = match message.content_type {
@@ -283,7 +318,7 @@ fn system_message(
 
 fn templated_message(
     check: &mut Check,
-    names: &FieldNames,
+    names: &MessageNames,
     template: TemplateInput,
 ) -> Option<TemplatedMessage> {
     let kb = check.required(
@@ -341,7 +376,7 @@ fn profile_document(text: String) -> Result<String, String> {
 /// Reads `SupportedMessagingContentTypes`: each a known type, `text/plain` among them.
 pub(super) fn supported_content_types(
     check: &mut Check,
-    names: &FieldNames,
+    names: &MessageNames,
     raw: Option<Vec<String>>,
 ) -> Option<Vec<SupportedContentType>> {
     let types = raw?;

@@ -9,7 +9,6 @@ mod channel;
 mod defaults;
 mod endpoints;
 mod ids;
-mod input;
 mod message;
 mod phone;
 mod request;
@@ -19,16 +18,18 @@ mod violation;
 pub use attributes::{ContactAttributes, MAX_ATTRIBUTES_BYTES};
 pub use channel::{Channel, SUBTYPE_KEY};
 pub use defaults::Defaults;
+pub use endpoints::{EndpointInput, EndpointNames};
 pub use ids::{
     ChatDuration, ClientToken, ContactFlowId, DisplayName, InstanceId, RelatedContactId,
     RequestIdentifier,
 };
-pub use input::{FieldNames, MessageInput, RequestInput, SegmentInput, TemplateInput};
 pub use message::{
     InitialMessage, MAX_CONTENT_BYTES, MessageContentType, SupportedContentType, SystemMessage,
     TemplatedMessage,
 };
+pub use message::{MessageInput, MessageNames, TemplateInput};
 pub use phone::{DestinationNumber, PhoneNumberArn, redact_phone_numbers};
-pub use request::OutboundChat;
+pub use request::{Category, FieldNames, OutboundChat, RequestInput};
+pub use segments::SegmentInput;
 pub use segments::{SegmentAttributes, SegmentValue};
 pub use violation::{Reason, ValidationError, Violation};

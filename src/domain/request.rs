@@ -1,5 +1,8 @@
-//! `OutboundChat`, the validated request, and the one conversion that builds it from a
-//! [`RequestInput`], collecting every violation with its field path.
+//! A send request in the domain: [`RequestInput`], its raw members as either wire form brought
+//! them (with the [`FieldNames`] of that form, which the wire side owns), [`OutboundChat`], the
+//! validated request, and the one conversion between them, collecting every violation with its
+//! field path. Adding a member touches this file, the wire forms, the Connect mapping (when it
+//! is sent to Connect) and the tests.
 //!
 //! Where each member's rule lives:
 //!
@@ -10,8 +13,9 @@
 //! | attributes, template custom attributes | `attributes.rs` |
 //! | segmentAttributes | `segments.rs` |
 //! | chatDurationInMinutes, displayName, relatedContactId, clientToken, requestIdentifier | `ids.rs` |
-//! | expiresAt | here |
+//! | expiresAt, category | here |
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use time::OffsetDateTime;
@@ -20,16 +24,79 @@ use time::format_description::well_known::Rfc3339;
 use super::attributes::{self, ContactAttributes};
 use super::channel::Channel;
 use super::defaults::Defaults;
-use super::endpoints;
+use super::endpoints::{self, EndpointInput, EndpointNames};
 use super::ids::{
     ChatDuration, ClientToken, ContactFlowId, DisplayName, InstanceId, RelatedContactId,
     RequestIdentifier,
 };
-use super::input::{FieldNames, RequestInput};
-use super::message::{self, InitialMessage, SupportedContentType};
+use super::message::{
+    self, InitialMessage, MessageInput, MessageNames, SupportedContentType, TemplateInput,
+};
 use super::phone::{DestinationNumber, PhoneNumberArn};
-use super::segments::{self, SegmentAttributes};
+use super::segments::{self, SegmentAttributes, SegmentInput};
 use super::violation::{Check, Reason, ValidationError};
+
+/// Where each member of a request sits in the caller's form (`template.messageTemplateId` or
+/// `InitialTemplatedSystemMessage.MessageTemplateId`). The wire side owns one table per form.
+#[derive(Debug)]
+pub struct FieldNames {
+    pub endpoints: EndpointNames,
+    pub message: MessageNames,
+    pub attributes: &'static str,
+    pub segment_attributes: &'static str,
+    pub chat_duration: &'static str,
+    pub display_name: &'static str,
+    pub client_token: &'static str,
+    pub request_identifier: &'static str,
+    pub expires_at: &'static str,
+    pub category: &'static str,
+}
+
+/// One request's raw members, as either wire form brought them. `None` is an absent member.
+#[derive(Debug, Default)]
+pub struct RequestInput {
+    pub endpoints: EndpointInput,
+    pub message: Option<MessageInput>,
+    pub template: Option<TemplateInput>,
+    pub attributes: Option<BTreeMap<String, String>>,
+    pub segment_attributes: Option<BTreeMap<String, SegmentInput>>,
+    pub chat_duration: Option<i64>,
+    /// `Some(None)`: a native `ParticipantDetails` without its required `DisplayName`.
+    pub display_name: Option<Option<String>>,
+    pub related_contact_id: Option<String>,
+    pub supported_content_types: Option<Vec<String>>,
+    pub client_token: Option<String>,
+    pub request_identifier: Option<String>,
+    pub expires_at: Option<String>,
+    pub category: Option<String>,
+}
+
+/// What a message is for, which decides the recipient protections that bind it (send windows,
+/// frequency caps): a transactional message (an appointment reminder, an order update) or a
+/// promotional one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    Transactional,
+    Promotional,
+}
+
+impl Category {
+    /// `TRANSACTIONAL` or `PROMOTIONAL`, in any case.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.to_ascii_uppercase().as_str() {
+            "TRANSACTIONAL" => Ok(Self::Transactional),
+            "PROMOTIONAL" => Ok(Self::Promotional),
+            _ => Err("must be TRANSACTIONAL or PROMOTIONAL".into()),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transactional => "TRANSACTIONAL",
+            Self::Promotional => "PROMOTIONAL",
+        }
+    }
+}
 
 /// A request that satisfies every rule of the contract and of Connect's API: what the Connect
 /// port sends. Nothing after this point handles raw strings.
@@ -50,6 +117,7 @@ pub struct OutboundChat {
     client_token: Option<ClientToken>,
     request_identifier: Option<RequestIdentifier>,
     expires_at: Option<OffsetDateTime>,
+    category: Option<Category>,
 }
 
 impl OutboundChat {
@@ -62,27 +130,35 @@ impl OutboundChat {
     ) -> Result<Self, ValidationError> {
         let mut check = Check::default();
         let mut segments = input.segment_attributes.take().unwrap_or_default();
-        let choice = endpoints::channel(&mut check, names, input.channel.as_deref(), &mut segments);
-        let destination = endpoints::destination(&mut check, names, &input);
-        let source = endpoints::source(&mut check, names, &input, choice, defaults);
+        let (ends, end_names) = (&input.endpoints, &names.endpoints);
+        let choice = endpoints::channel(
+            &mut check,
+            end_names,
+            ends.channel.as_deref(),
+            &mut segments,
+        );
+        let destination = endpoints::destination(&mut check, end_names, ends);
+        let source = endpoints::source(&mut check, end_names, ends, choice, defaults);
         let instance_id =
-            endpoints::instance_id(&mut check, names, input.instance_id.as_deref(), defaults);
+            endpoints::instance_id(&mut check, end_names, ends.instance_id.as_deref(), defaults);
         let contact_flow_id = endpoints::contact_flow_id(
             &mut check,
-            names,
-            input.contact_flow_id.as_deref(),
+            end_names,
+            ends.contact_flow_id.as_deref(),
             defaults,
         );
         let initial_message = message::initial_message(
             &mut check,
-            names,
+            &names.message,
             input.message.take(),
             input.template.take(),
             choice.channel,
             input.related_contact_id.is_some(),
         );
-        let attributes = attributes::contact_attributes(&mut check, names, input.attributes.take());
-        let segment_attributes = segments::segment_attributes(&mut check, names, segments);
+        let attributes =
+            attributes::contact_attributes(&mut check, names.attributes, input.attributes.take());
+        let segment_attributes =
+            segments::segment_attributes(&mut check, names.segment_attributes, segments);
         let options = Options::read(&mut check, names, input, defaults);
         let required = (
             destination,
@@ -125,6 +201,7 @@ impl OutboundChat {
             client_token: options.client_token,
             request_identifier: options.request_identifier,
             expires_at: options.expires_at,
+            category: options.category,
         })
     }
 
@@ -175,6 +252,11 @@ impl OutboundChat {
         self.expires_at
     }
 
+    /// The category the request declared; the configured default applies when it is `None`.
+    pub fn category(&self) -> Option<Category> {
+        self.category
+    }
+
     /// Whether the request's `expiresAt` has passed at `now`.
     pub fn is_expired_at(&self, now: SystemTime) -> bool {
         self.expires_at
@@ -198,6 +280,7 @@ struct Options {
     client_token: Option<ClientToken>,
     request_identifier: Option<RequestIdentifier>,
     expires_at: Option<OffsetDateTime>,
+    category: Option<Category>,
 }
 
 impl Options {
@@ -240,14 +323,14 @@ impl Options {
             display_name,
             related_contact_id: check
                 .optional(
-                    names.related_contact_id,
+                    names.message.related_contact_id,
                     input.related_contact_id.as_deref(),
                     RelatedContactId::parse,
                 )
                 .flatten(),
             supported_content_types: message::supported_content_types(
                 check,
-                names,
+                &names.message,
                 input.supported_content_types,
             ),
             client_token: check
@@ -265,6 +348,9 @@ impl Options {
                 )
                 .flatten(),
             expires_at,
+            category: check
+                .optional(names.category, input.category.as_deref(), Category::parse)
+                .flatten(),
         }
     }
 }

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use super::arn::parse_arn;
 use super::channel::SUBTYPE_KEY;
-use super::input::{FieldNames, SegmentInput};
 use super::violation::{Check, Reason};
 
 /// Keys with this prefix are Connect's system attributes.
@@ -119,15 +118,26 @@ fn check_value(
     }
 }
 
-/// Reads the segment attributes left after the channel took `connect:Subtype`.
+/// Connect's `SegmentAttributeValue`, raw and recursive: exactly one member must be set.
+#[derive(Clone, Debug, Default)]
+pub struct SegmentInput {
+    pub value_string: Option<String>,
+    pub value_integer: Option<i64>,
+    pub value_map: Option<BTreeMap<String, SegmentInput>>,
+    pub value_list: Option<Vec<SegmentInput>>,
+    pub value_arn: Option<String>,
+}
+
+/// Reads the segment attributes left after the channel took `connect:Subtype`; `field` is
+/// where they sit in the caller's form.
 pub(super) fn segment_attributes(
     check: &mut Check,
-    names: &FieldNames,
+    field: &str,
     raw: BTreeMap<String, SegmentInput>,
 ) -> Option<SegmentAttributes> {
     let mut converted = BTreeMap::new();
     for (key, input) in raw {
-        let path = format!("{}.{key}", names.segment_attributes);
+        let path = format!("{field}.{key}");
         if let Some(value) = segment_value(check, &path, input) {
             converted.insert(key, value);
         }
@@ -135,11 +145,7 @@ pub(super) fn segment_attributes(
     match SegmentAttributes::new(converted) {
         Ok(attributes) => Some(attributes),
         Err(problems) => {
-            check.keyed(
-                names.segment_attributes,
-                problems,
-                Reason::InvalidAttributeKey,
-            );
+            check.keyed(field, problems, Reason::InvalidAttributeKey);
             None
         }
     }

@@ -486,6 +486,20 @@ fn rules() -> Vec<Rule> {
             "from",
         ),
         (
+            "category is TRANSACTIONAL or PROMOTIONAL, any case",
+            friendly_sms,
+            json!({"category": "promotional"}),
+            json!({"category": "MARKETING"}),
+            "category",
+        ),
+        (
+            "native category is TRANSACTIONAL or PROMOTIONAL",
+            native_sms,
+            json!({"Category": "TRANSACTIONAL"}),
+            json!({"Category": "URGENT"}),
+            "Category",
+        ),
+        (
             "native source type is checked without an address",
             native_sms,
             json!({"SourceEndpoint": {"Address": null}}),
@@ -612,4 +626,14 @@ fn expiry_is_judged_at_processing_time() {
     let future =
         validate(json!({"to": "+14255550100", "expiresAt": "2099-01-01T00:00:00Z"})).unwrap();
     assert!(!future.is_expired_at(std::time::SystemTime::now()));
+}
+
+#[test]
+fn a_declared_category_is_kept_and_an_absent_one_is_left_to_configuration() {
+    let promotional = validate(patched(&friendly_sms(), &json!({"category": "Promotional"})));
+    assert_eq!(
+        promotional.unwrap().category(),
+        Some(outbound_chat::Category::Promotional)
+    );
+    assert_eq!(validate(friendly_sms()).unwrap().category(), None);
 }
