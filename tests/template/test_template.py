@@ -5,8 +5,8 @@ the template is right), so the same function can be run on a deliberately broken
 template to prove that it notices the breakage (the tests named `test_the_*_check_flags_*`).
 
 Run from the repository root:
-    python3 -m pip install -r tests/template/requirements.txt
-    python3 -m pytest -q tests/template
+    python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt
+    .venv/bin/python -m pytest -q tests/template
 """
 
 from __future__ import annotations
