@@ -30,17 +30,23 @@ pub struct Config {
     pub timeouts: SendTimeouts,
 }
 
-/// Time bounds of a Connect call, chosen so that no call outlives the invocation.
+/// Time bounds of a Connect call, chosen so that no call outlives the invocation and that a
+/// short invocation (Lambda's default 3 s timeout) still sends: a call is capped by the time
+/// the invocation has left, not refused because a full attempt would not fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendTimeouts {
     /// Time to open a connection to Connect.
     pub connect: Duration,
-    /// One HTTP attempt, from sending to the last byte of the answer.
+    /// One HTTP attempt, from sending to the last byte of the answer (the SDK's bound).
     pub attempt: Duration,
-    /// The whole call, every SDK retry and backoff included.
+    /// The whole call, every SDK retry and backoff included; cut shorter when the invocation's
+    /// cutoff comes first (see [`SendTimeouts::call_budget`]).
     pub operation: Duration,
     /// Kept free at the end of an invocation to build and return the answer.
     pub answer_reserve: Duration,
+    /// The shortest time a call is given: no send starts with less left before the cutoff.
+    /// Connect answers in tens of milliseconds; a call given less would mostly be cut.
+    pub min_call: Duration,
 }
 
 impl Default for SendTimeouts {
@@ -50,15 +56,23 @@ impl Default for SendTimeouts {
             attempt: Duration::from_secs(4),
             operation: Duration::from_secs(10),
             answer_reserve: Duration::from_millis(250),
+            min_call: Duration::from_millis(500),
         }
     }
 }
 
 impl SendTimeouts {
-    /// No send starts with less time left than one full attempt plus the answer reserve:
-    /// a call cut shorter could not even finish once.
+    /// No send starts with less time left than the shortest call plus the answer reserve.
     pub fn start_margin(&self) -> Duration {
-        self.attempt + self.answer_reserve
+        self.min_call + self.answer_reserve
+    }
+
+    /// The time a call starting now is given: the whole operation's, or less when the
+    /// invocation's cutoff (`time_left` minus the answer reserve) comes first. Within it, the
+    /// SDK bounds each attempt by `attempt`; an attempt still running at the cutoff is cut.
+    pub fn call_budget(&self, time_left: Duration) -> Duration {
+        self.operation
+            .min(time_left.saturating_sub(self.answer_reserve))
     }
 }
 
@@ -170,6 +184,24 @@ mod tests {
         assert_eq!(c.max_requests_per_second, None);
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
+    }
+
+    #[test]
+    fn a_call_gets_its_operation_timeout_or_what_is_left_before_the_answer_reserve() {
+        let t = SendTimeouts::default();
+        let ms = Duration::from_millis;
+        // (time left, the call's budget)
+        let cases = [
+            (ms(30_000), ms(10_000)),
+            (ms(4_250), ms(4_000)),
+            (ms(2_900), ms(2_650)),
+            (ms(750), ms(500)),
+            (ms(100), ms(0)),
+        ];
+        for (left, budget) in cases {
+            assert_eq!(t.call_budget(left), budget, "{left:?} left");
+        }
+        assert_eq!(t.start_margin(), ms(750));
     }
 
     #[test]

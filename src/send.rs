@@ -105,7 +105,7 @@ impl<C: ContactStarter> Sender<C> {
         if let Some(reason) = invocation.halted() {
             return failed(Failure::NotSent(reason));
         }
-        // The last moment a call may start and still finish one attempt before the answer.
+        // The last moment a call may start and still get its shortest time before the answer.
         let Some(latest_start) = invocation
             .deadline()
             .checked_sub(self.timeouts.start_margin())
@@ -127,12 +127,15 @@ impl<C: ContactStarter> Sender<C> {
                 return failed(Failure::Expired);
             }
         }
-        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+        // The operation's time, or what is left before the answer reserve if that comes first.
         let called = Instant::now();
-        let result = match tokio::time::timeout_at(cutoff, self.connect.start_contact(chat)).await {
+        let budget = self
+            .timeouts
+            .call_budget(invocation.deadline().saturating_duration_since(called));
+        let result = match tokio::time::timeout(budget, self.connect.start_contact(chat)).await {
             Ok(result) => result,
             Err(_) => Err(StartError::Transient {
-                message: "the call to Connect did not finish before the invocation deadline".into(),
+                message: "the call to Connect did not finish within its time budget".into(),
             }),
         };
         match result {
