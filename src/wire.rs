@@ -38,6 +38,7 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
     let Value::Object(map) = &value else {
         return Err(invalid("the request must be a JSON object".into()));
     };
+    refuse_nulls(&value)?;
     if map.contains_key("DestinationEndpoint") {
         read::<NativeRequest>(value).map(|r| WireRequest {
             input: r.into_input(),
@@ -48,6 +49,50 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
             input: r.into_input(),
             names: &FRIENDLY,
         })
+    }
+}
+
+/// Members whose value is written as a document of the caller's own (a profile document, which
+/// Connect receives as it is): their insides are not the request's members.
+const OPAQUE_MEMBERS: [&str; 1] = ["customerProfileAttributes"];
+
+/// Refuses every member set to `null`, each under its path. Serde would read a `null` member as
+/// an absent one, so `{"category": null}` would silently take the configured default; the
+/// published JSON Schema allows no `null` either.
+fn refuse_nulls(value: &Value) -> Result<(), ValidationError> {
+    fn walk(value: &Value, path: &str, found: &mut Vec<Violation>) {
+        let member = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if inner.is_null() {
+                        let message = "must not be null: leave the member out instead";
+                        found.push(Violation::new(member(key), message, Reason::Invalid));
+                    } else if !OPAQUE_MEMBERS.contains(&key.as_str()) {
+                        walk(inner, &member(key), found);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (index, inner) in items.iter().enumerate() {
+                    walk(inner, &format!("{path}[{index}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(value, "", &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError::several(found))
     }
 }
 
@@ -424,6 +469,40 @@ mod tests {
             text.contains("message") && text.contains("expected"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_null_member_is_refused_under_its_path_except_inside_a_profile_document() {
+        // (request, the paths refused)
+        let cases = [
+            (
+                json!({"to": "+14255550100", "category": null}),
+                vec!["category"],
+            ),
+            (
+                json!({"to": null, "message": {"content": "hi", "contentType": null}}),
+                vec!["message.contentType", "to"],
+            ),
+            (
+                json!({"to": "+14255550100", "segmentAttributes": {"tier": {"ValueString": null, "ValueInteger": 1}}}),
+                vec!["segmentAttributes.tier.ValueString"],
+            ),
+            (
+                json!({"DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+14255550100"}, "ClientToken": null}),
+                vec!["ClientToken"],
+            ),
+            (
+                json!({"to": "+14255550100", "template": {"customerProfileAttributes": {"Nickname": null}}}),
+                vec![],
+            ),
+        ];
+        for (request, paths) in cases {
+            let refused: Vec<String> = match from_value(request.clone()) {
+                Ok(_) => Vec::new(),
+                Err(err) => err.violations().iter().map(|v| v.field.clone()).collect(),
+            };
+            assert_eq!(refused, paths, "{request}");
+        }
     }
 
     #[test]

@@ -50,6 +50,16 @@ impl ValidationError {
         }
     }
 
+    /// Several violations found before the rules run (e.g. by the wire side). `violations`
+    /// must not be empty.
+    pub fn several(violations: Vec<Violation>) -> Self {
+        debug_assert!(!violations.is_empty(), "an error names its violations");
+        Self {
+            violations,
+            channel: None,
+        }
+    }
+
     pub(super) fn from_check(check: Check, channel: Option<Channel>) -> Self {
         Self {
             violations: check.violations,

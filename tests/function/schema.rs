@@ -370,6 +370,16 @@ fn invalid_requests() -> Vec<(&'static str, Value)> {
             "an unknown category",
             friendly(json!({"category": "URGENT"})),
         ),
+        (
+            "a member set to null",
+            json!({"to": "+10", "category": null}),
+        ),
+        (
+            "a segment member set to null",
+            friendly(
+                json!({"segmentAttributes": {"tier": {"ValueString": null, "ValueInteger": 1}}}),
+            ),
+        ),
         ("not an object", json!(["to", "+14255550100"])),
         ("a native unknown field", native(json!({"Temlate": {}}))),
         (
