@@ -38,7 +38,7 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
     let Value::Object(map) = &value else {
         return Err(invalid("the request must be a JSON object".into()));
     };
-    refuse_nulls(&value)?;
+    refuse_lax_shapes(&value)?;
     if map.contains_key("DestinationEndpoint") {
         read::<NativeRequest>(value).map(|r| WireRequest {
             input: r.into_input(),
@@ -56,43 +56,56 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
 /// Connect receives as it is): their insides are not the request's members.
 const OPAQUE_MEMBERS: [&str; 1] = ["customerProfileAttributes"];
 
-/// Refuses every member set to `null`, each under its path. Serde would read a `null` member as
-/// an absent one, so `{"category": null}` would silently take the configured default; the
-/// published JSON Schema allows no `null` either.
-fn refuse_nulls(value: &Value) -> Result<(), ValidationError> {
-    fn walk(value: &Value, path: &str, found: &mut Vec<Violation>) {
-        let member = |key: &str| {
-            if path.is_empty() {
-                key.to_owned()
-            } else {
-                format!("{path}.{key}")
-            }
-        };
-        match value {
-            Value::Object(map) => {
-                for (key, inner) in map {
-                    if inner.is_null() {
-                        let message = "must not be null: leave the member out instead";
-                        found.push(Violation::new(member(key), message, Reason::Invalid));
-                    } else if !OPAQUE_MEMBERS.contains(&key.as_str()) {
-                        walk(inner, &member(key), found);
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for (index, inner) in items.iter().enumerate() {
-                    walk(inner, &format!("{path}[{index}]"), found);
-                }
-            }
-            _ => {}
-        }
-    }
+/// The only members of either form whose value is a list.
+const LIST_MEMBERS: [&str; 3] = [
+    "supportedMessagingContentTypes",
+    "SupportedMessagingContentTypes",
+    "ValueList",
+];
+
+/// Refuses, each under its path, the two shapes serde would read as something the caller did
+/// not write: a member set to `null` (read as an absent one, so `{"category": null}` would
+/// silently take the configured default) and a list where no list belongs (serde reads a
+/// struct from a list by position, so `"message": ["Hi", "text/plain"]` would be a message).
+/// The published JSON Schema allows neither.
+fn refuse_lax_shapes(value: &Value) -> Result<(), ValidationError> {
     let mut found = Vec::new();
-    walk(value, "", &mut found);
+    lax_shapes(value, "", &mut found);
     if found.is_empty() {
         Ok(())
     } else {
         Err(ValidationError::several(found))
+    }
+}
+
+fn lax_shapes(value: &Value, path: &str, found: &mut Vec<Violation>) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    for (key, inner) in map {
+        let member = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let problem = match inner {
+            Value::Null => "must not be null: leave the member out instead",
+            Value::Array(_) if !LIST_MEMBERS.contains(&key.as_str()) => {
+                "has the wrong type: a list is not accepted here"
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    lax_shapes(item, &format!("{member}[{index}]"), found);
+                }
+                continue;
+            }
+            _ if OPAQUE_MEMBERS.contains(&key.as_str()) => continue,
+            _ => {
+                lax_shapes(inner, &member, found);
+                continue;
+            }
+        };
+        found.push(Violation::new(member, problem, Reason::Invalid));
     }
 }
 
@@ -472,7 +485,8 @@ mod tests {
     }
 
     #[test]
-    fn every_null_member_is_refused_under_its_path_except_inside_a_profile_document() {
+    fn every_null_member_and_misplaced_list_is_refused_under_its_path_except_in_a_profile_document()
+    {
         // (request, the paths refused)
         let cases = [
             (
@@ -492,8 +506,22 @@ mod tests {
                 vec!["ClientToken"],
             ),
             (
-                json!({"to": "+14255550100", "template": {"customerProfileAttributes": {"Nickname": null}}}),
+                json!({"to": "+14255550100", "template": {"customerProfileAttributes": {"Nickname": null, "Tags": [1]}}}),
                 vec![],
+            ),
+            (
+                json!({"to": "+14255550100", "message": ["Hi", "text/plain"]}),
+                vec!["message"],
+            ),
+            (
+                json!({"DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+14255550100"},
+                       "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "kb", "MessageTemplateId": "t", "TemplateAttributes": [{}, "{}"]},
+                       "SegmentAttributes": {"connect:List": {"ValueList": [{"ValueString": null}]}},
+                       "SupportedMessagingContentTypes": ["text/plain"]}),
+                vec![
+                    "InitialTemplatedSystemMessage.TemplateAttributes",
+                    "SegmentAttributes.connect:List.ValueList[0].ValueString",
+                ],
             ),
         ];
         for (request, paths) in cases {

@@ -380,6 +380,16 @@ fn invalid_requests() -> Vec<(&'static str, Value)> {
                 json!({"segmentAttributes": {"tier": {"ValueString": null, "ValueInteger": 1}}}),
             ),
         ),
+        (
+            "a message given as a list",
+            friendly(json!({"message": ["Your table is ready.", "text/plain"]})),
+        ),
+        (
+            "native template attributes given as a list",
+            native(
+                json!({"InitialSystemMessage": null, "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "kb", "MessageTemplateId": "t", "TemplateAttributes": [null, null]}}),
+            ),
+        ),
         ("not an object", json!(["to", "+14255550100"])),
         ("a native unknown field", native(json!({"Temlate": {}}))),
         (
