@@ -247,3 +247,42 @@ async fn a_send_starts_while_its_shortest_call_fits_before_the_answer_reserve() 
         assert_eq!(failed_ids(&answer).is_empty(), sends, "{left:?}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn under_cargo_lambdas_constant_deadline_the_request_is_sent_within_lambdas_default_timeout()
+{
+    // `cargo lambda watch` answers every invocation with `Lambda-Runtime-Deadline-Ms: 600000`.
+    // (deadline in ms since the epoch, sent)
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let cases = [
+        (600_000, true),
+        (now_ms + 3_000, true),
+        (now_ms - 1_000, false),
+    ];
+    for (deadline, sends) in cases {
+        let function = function();
+        let mut context = lambda_runtime::Context::default();
+        context.request_id = "cargo-lambda-1".into();
+        context.deadline = deadline;
+        let event = standard_batch(1, |_| "+14256050000".into());
+        let started = Instant::now();
+        let answer = function
+            .handle_lambda(lambda_runtime::LambdaEvent::new(event, context))
+            .await
+            .expect("an SQS answer");
+        assert!(started.elapsed() < LAMBDA_DEFAULT_TIMEOUT, "{deadline}");
+        assert_eq!(
+            function.connect().calls().len(),
+            usize::from(sends),
+            "{deadline}"
+        );
+        assert_eq!(
+            failed_ids(&answer).is_empty(),
+            sends,
+            "{deadline}: {answer}"
+        );
+    }
+}
