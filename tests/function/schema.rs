@@ -182,10 +182,26 @@ fn template() -> Value {
 
 const ARN: &str = connect_simulator::sample::SMS_SOURCE_ARN;
 
+fn long(n: usize) -> String {
+    "x".repeat(n)
+}
+
+fn subtype(value: &str) -> Value {
+    json!({"connect:Subtype": {"ValueString": value}})
+}
+
 /// Invalid requests, one rule each: (rule, request).
 fn invalid_requests() -> Vec<(&'static str, Value)> {
-    let long = |n: usize| "x".repeat(n);
-    let subtype = |v: &str| json!({"connect:Subtype": {"ValueString": v}});
+    [
+        invalid_endpoints_and_messages(),
+        invalid_attributes(),
+        invalid_options(),
+        invalid_native_requests(),
+    ]
+    .concat()
+}
+
+fn invalid_endpoints_and_messages() -> Vec<(&'static str, Value)> {
     vec![
         ("an unknown field", friendly(json!({"temlate": template()}))),
         ("no destination", friendly(json!({"to": null}))),
@@ -266,6 +282,11 @@ fn invalid_requests() -> Vec<(&'static str, Value)> {
             "WhatsApp free text by subtype without a related contact",
             friendly(json!({"channel": null, "segmentAttributes": subtype("connect:WhatsApp")})),
         ),
+    ]
+}
+
+fn invalid_attributes() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "an attribute key with a space",
             friendly(json!({"attributes": {"order id": "1"}})),
@@ -326,6 +347,11 @@ fn invalid_requests() -> Vec<(&'static str, Value)> {
             "a system ARN that is no ARN",
             friendly(json!({"segmentAttributes": {"connect:Thing": {"ValueArn": "not-an-arn"}}})),
         ),
+    ]
+}
+
+fn invalid_options() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "a duration under 60",
             friendly(json!({"chatDurationInMinutes": 59})),
@@ -391,6 +417,11 @@ fn invalid_requests() -> Vec<(&'static str, Value)> {
             ),
         ),
         ("not an object", json!(["to", "+14255550100"])),
+    ]
+}
+
+fn invalid_native_requests() -> Vec<(&'static str, Value)> {
+    vec![
         ("a native unknown field", native(json!({"Temlate": {}}))),
         (
             "a native destination without type",
