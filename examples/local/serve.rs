@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use outbound_chat::{Function, SdkContactStarter};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::LocalSet;
 use tokio::time::Instant;
 
@@ -44,8 +45,12 @@ pub async fn serve(
     if let Some(simulator) = simulator {
         let mut received = simulator.subscribe();
         tokio::spawn(async move {
-            while let Ok(entry) = received.recv().await {
-                println!("Connect received:\n{}", received_line(&entry));
+            loop {
+                match received.recv().await {
+                    Ok(entry) => println!("Connect received:\n{}", received_line(&entry)),
+                    Err(RecvError::Lagged(missed)) => println!("({missed} more not shown)"),
+                    Err(RecvError::Closed) => break,
+                }
             }
         });
     }
