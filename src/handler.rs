@@ -72,11 +72,6 @@ impl<C: ContactStarter> Function<C> {
         }
     }
 
-    /// The Connect port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        self.sender.connect()
-    }
-
     /// The entry point the Lambda runtime calls.
     pub async fn handle_lambda(&self, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
         let remaining = event

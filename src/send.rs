@@ -35,11 +35,6 @@ impl<C: ContactStarter> Sender<C> {
         }
     }
 
-    /// The port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        &self.connect
-    }
-
     /// Most Connect calls in flight at once within one invocation.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
