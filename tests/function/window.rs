@@ -394,3 +394,28 @@ fn http_event(path: &str, body: &Value) -> Value {
         "body": body.to_string(), "isBase64Encoded": false,
     })
 }
+
+#[tokio::test]
+async fn a_deferral_is_logged_with_its_opening_but_not_the_number_and_counted_as_deferred() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    let queue_var = [("REQUEST_QUEUE_URL", url.as_str())];
+    let (function, _) = windowed(&queue_var, NIGHT, Some(sqs.queue_port()));
+    let ((logs, _), documents) = outbound_chat::runtime::capture_metrics(
+        crate::privacy::with_trace_logs(true, async {
+            let _ = invoke(&function, sms("+14255550100")).await;
+            String::new()
+        }),
+    )
+    .await;
+    let deferred: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["outcome"] == "deferred")
+        .collect();
+    assert_eq!(deferred.len(), 1, "{logs}");
+    assert_eq!(deferred[0]["fields"]["not_before"], OPENING);
+    assert!(!logs.contains("4255550100"), "{logs}");
+    let counted: Vec<&Value> = documents.iter().map(|d| &d["Deferred"]).collect();
+    assert_eq!(counted, [&json!(1)]);
+}
