@@ -286,9 +286,17 @@ mod tests {
             ("MAX_IN_FLIGHT", "4", "0"),
             ("CONNECT_MAX_REQUESTS_PER_SECOND", "2.5", "-1"),
             ("METRICS_NAMESPACE", "Reminders", &"n".repeat(256)),
-            ("SEND_WINDOW", "Mon-Fri 08:00-21:00; Sat 09:00-18:00", "Mon-Fri 8-21"),
+            (
+                "SEND_WINDOW",
+                "Mon-Fri 08:00-21:00; Sat 09:00-18:00",
+                "Mon-Fri 8-21",
+            ),
             ("SEND_WINDOW_SMS", "Mon-Sun 09:00-20:00", "Sun 21:00-08:00"),
-            ("SEND_WINDOW_WHATSAPP", "Sat 09:00-18:00", "Caturday 09:00-18:00"),
+            (
+                "SEND_WINDOW_WHATSAPP",
+                "Sat 09:00-18:00",
+                "Caturday 09:00-18:00",
+            ),
             ("SEND_WINDOW_CATEGORIES", "PROMOTIONAL", "PROMOTIONAL,SPAM"),
             ("DEFAULT_CATEGORY", "promotional", "MARKETING"),
             ("DEFAULT_TIME_ZONE", "America/Chicago", "Central Time"),
@@ -297,7 +305,11 @@ mod tests {
                 "https://sqs.us-east-1.amazonaws.com/123456789012/requests",
                 "https://sqs.us-east-1.amazonaws.com/123456789012/requests.fifo",
             ),
-            ("REQUEST_QUEUE_URL", "http://127.0.0.1:5000/123456789012/q", "requests"),
+            (
+                "REQUEST_QUEUE_URL",
+                "http://127.0.0.1:5000/123456789012/q",
+                "requests",
+            ),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");

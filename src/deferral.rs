@@ -37,9 +37,15 @@ pub enum DeferralFailed {
     #[error(
         "outside the send window until {not_before}; no REQUEST_QUEUE_URL is configured to hold it: send it again at or after that time"
     )]
-    NoQueue { not_before: Timestamp, wait_seconds: u32 },
+    NoQueue {
+        not_before: Timestamp,
+        wait_seconds: u32,
+    },
     #[error("outside the send window until {not_before}, and it could not be held: {reason}")]
-    NotHeld { not_before: Timestamp, reason: String },
+    NotHeld {
+        not_before: Timestamp,
+        reason: String,
+    },
 }
 
 /// The queue and the request queue's URL; both absent when no window is configured.

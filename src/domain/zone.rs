@@ -43,7 +43,9 @@ impl Eq for RecipientTimeZone {}
 
 impl fmt::Debug for RecipientTimeZone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RecipientTimeZone").field(&self.name).finish()
+        f.debug_tuple("RecipientTimeZone")
+            .field(&self.name)
+            .finish()
     }
 }
 
@@ -63,7 +65,11 @@ mod tests {
         ];
         for (raw, canonical) in cases {
             let parsed = RecipientTimeZone::parse(raw).ok();
-            assert_eq!(parsed.as_ref().map(RecipientTimeZone::as_str), canonical, "{raw:?}");
+            assert_eq!(
+                parsed.as_ref().map(RecipientTimeZone::as_str),
+                canonical,
+                "{raw:?}"
+            );
         }
     }
 }

@@ -39,7 +39,10 @@ impl ShiftedClock {
 
 impl Clock for ShiftedClock {
     fn now(&self) -> Timestamp {
-        SystemClock.now().saturating_add(self.shift).unwrap_or(Timestamp::MAX)
+        SystemClock
+            .now()
+            .saturating_add(self.shift)
+            .unwrap_or(Timestamp::MAX)
     }
 }
 

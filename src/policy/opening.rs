@@ -137,7 +137,12 @@ mod tests {
             );
             // A window wholly inside the skipped hour does not exist that day: next week.
             let next = opening(inside_gap, &[name], before).unwrap();
-            assert!(at(&next) > at(before).checked_add(SignedDuration::from_hours(24 * 6)).unwrap());
+            assert!(
+                at(&next)
+                    > at(before)
+                        .checked_add(SignedDuration::from_hours(24 * 6))
+                        .unwrap()
+            );
         }
     }
 
@@ -145,8 +150,16 @@ mod tests {
     fn the_hour_that_happens_twice_is_inside_a_window_both_times() {
         // 1 November 2026 (New York) and 25 October 2026 (London): 01:00-02:00 happens twice.
         let cases = [
-            ("America/New_York", "2026-11-01T05:15:00Z", "2026-11-01T06:15:00Z"),
-            ("Europe/London", "2026-10-25T00:15:00Z", "2026-10-25T01:15:00Z"),
+            (
+                "America/New_York",
+                "2026-11-01T05:15:00Z",
+                "2026-11-01T06:15:00Z",
+            ),
+            (
+                "Europe/London",
+                "2026-10-25T00:15:00Z",
+                "2026-10-25T01:15:00Z",
+            ),
         ];
         for (name, first, second) in cases {
             for now in [first, second] {
@@ -157,10 +170,18 @@ mod tests {
                 );
             }
             // 01:45 the first time is closed; the window opens again as the clock goes back.
-            let first_quarter_to_two = at(first).checked_add(SignedDuration::from_mins(30)).unwrap();
-            let back = at(first).checked_add(SignedDuration::from_mins(45)).unwrap();
+            let first_quarter_to_two = at(first)
+                .checked_add(SignedDuration::from_mins(30))
+                .unwrap();
+            let back = at(first)
+                .checked_add(SignedDuration::from_mins(45))
+                .unwrap();
             assert_eq!(
-                opening("Sun 01:00-01:30", &[name], &first_quarter_to_two.to_string()),
+                opening(
+                    "Sun 01:00-01:30",
+                    &[name],
+                    &first_quarter_to_two.to_string()
+                ),
                 Some(back.to_string()),
                 "{name}"
             );
@@ -186,6 +207,9 @@ mod tests {
     fn windows_that_never_overlap_have_no_opening() {
         // One hour a week in New York and in Honolulu: never the same hour.
         let zones = &["America/New_York", "Pacific/Honolulu"];
-        assert_eq!(opening("Mon 09:00-10:00", zones, "2026-11-30T13:00:00Z"), None);
+        assert_eq!(
+            opening("Mon 09:00-10:00", zones, "2026-11-30T13:00:00Z"),
+            None
+        );
     }
 }

@@ -84,7 +84,8 @@ impl SendWindow {
     }
 }
 
-const FORMAT_HINT: &str = "write the allowed local hours per weekday, e.g. \"Mon-Fri 08:00-21:00; Sat 09:00-18:00\"";
+const FORMAT_HINT: &str =
+    "write the allowed local hours per weekday, e.g. \"Mon-Fri 08:00-21:00; Sat 09:00-18:00\"";
 
 impl fmt::Display for Hours {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,7 +158,9 @@ mod tests {
 
     #[test]
     fn well_formed_windows_are_read() {
-        let cases: &[(&str, &[(Weekday, &[&str])])] = &[
+        /// A window's text, and the stretches it gives some days.
+        type Case = (&'static str, &'static [(Weekday, &'static [&'static str])]);
+        let cases: &[Case] = &[
             (
                 "Mon-Fri 08:00-21:00; Sat 09:00-18:00",
                 &[

@@ -383,7 +383,8 @@ async fn handle_batch<C: ContactStarter>(
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
             }
             Outcome::Deferred { not_before } => {
-                deferred.push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
+                deferred
+                    .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }
             Outcome::Failed(failure) => failed.push(json!({
                 "RequestIdentifier": id,
