@@ -110,3 +110,106 @@ fn expires_by(chat: &OutboundChat, at: Timestamp) -> bool {
         Timestamp::from_nanosecond(expires.unix_timestamp_nanos()).is_ok_and(|e| e <= at)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::intake::Intake;
+
+    fn chat(request: Value) -> OutboundChat {
+        let config = Config::from_lookup(|name| {
+            connect_simulator::sample::FUNCTION_VARIABLES
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .unwrap();
+        Intake::from_config(&config)
+            .admit_value(request, None)
+            .unwrap()
+    }
+
+    fn policy(window: &str, categories: &[Category]) -> WindowPolicy {
+        WindowPolicy {
+            sms: SendWindow::parse(window).ok(),
+            whatsapp: None,
+            categories: categories.to_vec(),
+            default_category: Category::Transactional,
+            default_time_zone: None,
+        }
+    }
+
+    fn at(rfc3339: &str) -> Timestamp {
+        rfc3339.parse().unwrap()
+    }
+
+    const ALL: &[Category] = &[Category::Transactional, Category::Promotional];
+
+    #[test]
+    fn a_number_in_several_zones_waits_for_the_window_in_the_latest_of_them() {
+        // +1 907 (Alaska) is America/Anchorage (UTC-9) or America/Adak (UTC-10) in November:
+        // 08:00 in Anchorage is 07:00 in Adak, so the window opens at 08:00 in Adak.
+        let policy = policy("Mon-Fri 08:00-21:00", ALL);
+        let request = chat(json!({"to": "+19075550100"}));
+        assert_eq!(
+            policy.decide(&request, at("2026-11-30T17:00:00Z")),
+            Verdict::Defer {
+                not_before: at("2026-11-30T18:00:00Z")
+            }
+        );
+        assert_eq!(
+            policy.decide(&request, at("2026-11-30T18:00:00Z")),
+            Verdict::SendNow
+        );
+    }
+
+    #[test]
+    fn the_window_binds_only_its_categories_with_the_default_category_filling_in() {
+        let night = at("2026-11-30T11:00:00Z"); // 03:00 in Los Angeles
+        let promotional_only = policy("Mon-Fri 08:00-21:00", &[Category::Promotional]);
+        let cases = [
+            (
+                json!({"to": "+14255550100"}),
+                Category::Transactional,
+                false,
+            ),
+            (json!({"to": "+14255550100"}), Category::Promotional, true),
+            (
+                json!({"to": "+14255550100", "category": "PROMOTIONAL"}),
+                Category::Transactional,
+                true,
+            ),
+            (
+                json!({"to": "+14255550100", "category": "transactional"}),
+                Category::Promotional,
+                false,
+            ),
+        ];
+        for (request, default_category, held) in cases {
+            let policy = WindowPolicy {
+                default_category,
+                ..promotional_only.clone()
+            };
+            let verdict = policy.decide(&chat(request.clone()), night);
+            assert_eq!(
+                verdict != Verdict::SendNow,
+                held,
+                "{request} {default_category:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_channel_without_a_window_is_never_held() {
+        let policy = policy("Mon-Fri 08:00-21:00", ALL);
+        let whatsapp = chat(json!({"to": "+14255550100", "channel": "WHATSAPP",
+            "template": {"knowledgeBaseId": "kb", "messageTemplateId": "t"}}));
+        assert_eq!(
+            policy.decide(&whatsapp, at("2026-11-30T11:00:00Z")),
+            Verdict::SendNow
+        );
+    }
+}
