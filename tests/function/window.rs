@@ -437,3 +437,77 @@ async fn a_deferral_is_logged_with_its_opening_but_not_the_number_and_counted_as
     let counted: Vec<&Value> = documents.iter().map(|d| &d["Deferred"]).collect();
     assert_eq!(counted, [&json!(1)]);
 }
+
+/// A window open only on the day after tomorrow (UTC), so that it is closed now.
+fn window_closed_now() -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .weekday();
+    let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let day = names[(today.to_monday_zero_offset() as usize + 2) % 7];
+    format!("{day} 00:00-24:00")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_hands_a_request_outside_its_window_to_the_request_queue() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    let api = lambda_testkit::RuntimeApi::start().await;
+    let mut request = sms("+14255550100");
+    request["timeZone"] = "UTC".into();
+    api.queue([request]);
+    let mut environment =
+        crate::binary::lambda_environment(&api.address(), "http://127.0.0.1:9", "JSON", "INFO");
+    environment.extend(
+        [
+            ("SEND_WINDOW", window_closed_now()),
+            ("REQUEST_QUEUE_URL", url.clone()),
+            ("AWS_ENDPOINT_URL_SQS", sqs.server.endpoint().to_owned()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value)),
+    );
+    let run = crate::binary::run_binary(environment, api.wait_for_answers(1)).await;
+    let answer: Value = serde_json::from_str(&api.answers()[0].body).unwrap();
+    assert_eq!(answer["status"], "DEFERRED", "{}", run.stdout);
+    assert!(
+        answer["notBefore"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00Z"),
+        "{answer}"
+    );
+    let attributes = sqs
+        .client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    assert_eq!(
+        attributes
+            .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .map(String::as_str),
+        Some("1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_send_window_fails_the_init_phase_naming_the_variable() {
+    let api = lambda_testkit::RuntimeApi::start().await;
+    let mut environment =
+        crate::binary::lambda_environment(&api.address(), "http://127.0.0.1:9", "JSON", "INFO");
+    environment.insert("SEND_WINDOW_SMS".into(), "weekdays 9 to 5".into());
+    let mut process = crate::binary::spawn_bootstrap(environment);
+    let status = tokio::time::timeout(Duration::from_secs(30), process.exit())
+        .await
+        .expect("the binary exits at init");
+    assert!(!status.success());
+    let output = process.output();
+    assert!(
+        output.contains("invalid configuration") && output.contains("SEND_WINDOW_SMS"),
+        "{output}"
+    );
+}
