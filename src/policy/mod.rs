@@ -203,6 +203,30 @@ mod tests {
     }
 
     #[test]
+    fn a_request_the_window_can_never_hold_is_refused_and_one_without_a_zone_says_how_to_fix_it() {
+        // +1 800 may be anywhere from Honolulu to St John's: one hour a week never holds in all.
+        let monday = at("2026-11-30T15:00:00Z");
+        let narrow = policy("Mon 09:00-10:00", ALL);
+        let verdict = narrow.decide(&chat(json!({"to": "+18005550100"})), monday);
+        assert!(
+            matches!(verdict, Verdict::Refused(Refusal::WindowsNeverMeet { zones }) if zones > 20),
+            "{verdict:?}"
+        );
+        // +800 (international freephone) names no zone; a default fills in.
+        let unknown = chat(json!({"to": "+80012345678"}));
+        let mut wide = policy("Mon-Sun 00:00-24:00", ALL);
+        let refused = wide.decide(&unknown, monday);
+        assert_eq!(refused, Verdict::Refused(Refusal::NoTimeZone));
+        assert!(
+            Refusal::NoTimeZone
+                .to_string()
+                .contains("DEFAULT_TIME_ZONE")
+        );
+        wide.default_time_zone = RecipientTimeZone::parse("Europe/Paris").ok();
+        assert_eq!(wide.decide(&unknown, monday), Verdict::SendNow);
+    }
+
+    #[test]
     fn a_channel_without_a_window_is_never_held() {
         let policy = policy("Mon-Fri 08:00-21:00", ALL);
         let whatsapp = chat(json!({"to": "+14255550100", "channel": "WHATSAPP",
