@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactStarter, StartError};
-use crate::deferral::{Deferrer, Route};
+use crate::deferral::{DeferralFailed, Deferrer, Route};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
@@ -97,7 +97,7 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => match self.hold_back(&chat, route).await {
+            Ok(chat) => match self.hold_back(invocation, &chat, route).await {
                 Some(outcome) => (outcome, None),
                 None => self.send(invocation, &chat).await,
             },
@@ -109,7 +109,12 @@ impl<C: ContactStarter> Sender<C> {
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
     /// outcome (deferred, expired first, refused, or not held). No time-zone work and no
     /// queue call without a configured window.
-    async fn hold_back(&self, chat: &OutboundChat, route: Route<'_>) -> Option<Outcome> {
+    async fn hold_back(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        route: Route<'_>,
+    ) -> Option<Outcome> {
         let window = self.window.as_ref()?;
         let now = self.clock.now();
         let failed = |failure| Some(Outcome::Failed(failure));
@@ -121,9 +126,16 @@ impl<C: ContactStarter> Sender<C> {
                 failed(Failure::Expired)
             }
             Verdict::Defer { not_before } => {
-                match self.deferrer.defer(route, chat, not_before, now).await {
-                    Ok(()) => Some(Outcome::Deferred { not_before }),
-                    Err(err) => failed(Failure::NotDeferred(err)),
+                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let deferral = self.deferrer.defer(route, chat, not_before, now);
+                match tokio::time::timeout_at(cutoff, deferral).await {
+                    Ok(Ok(())) => Some(Outcome::Deferred { not_before }),
+                    Ok(Err(err)) => failed(Failure::NotDeferred(err)),
+                    Err(_) => failed(Failure::NotDeferred(DeferralFailed::NotHeld {
+                        not_before,
+                        reason: "the call to SQS did not finish before the invocation deadline"
+                            .into(),
+                    })),
                 }
             }
         }

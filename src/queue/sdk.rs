@@ -10,6 +10,7 @@ use super::{QueueError, QueueFuture, RequestQueue};
 use crate::config::SendTimeouts;
 use crate::connect::client_settings::ClientSettings;
 use crate::connect::sdk::{https_client, timeout_config};
+use crate::domain::redact_phone_numbers;
 
 /// Builds the SQS client from `settings` (read for SQS: see [`ClientSettings::for_sqs`]).
 pub fn load_sqs_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
@@ -83,12 +84,13 @@ impl RequestQueue for SdkRequestQueue {
     }
 }
 
-/// An SDK error as a [`QueueError`]: the service's code and message, else what failed.
+/// An SDK error as a [`QueueError`]: the service's code and message (anything like a phone
+/// number masked), else what failed.
 fn classify<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> QueueError {
     match &err {
         SdkError::ServiceError(service) => QueueError {
             code: service.err().code().unwrap_or("Unknown").to_owned(),
-            message: service.err().message().unwrap_or_default().to_owned(),
+            message: redact_phone_numbers(service.err().message().unwrap_or_default()),
         },
         SdkError::TimeoutError(_) => QueueError {
             code: "Timeout".into(),

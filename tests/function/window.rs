@@ -511,3 +511,25 @@ async fn a_bad_send_window_fails_the_init_phase_naming_the_variable() {
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn a_deferral_sqs_refuses_is_reported_so_the_request_comes_back() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    let missing = url.replace("/requests", "/no-such-queue");
+    let queue_var = [("REQUEST_QUEUE_URL", missing.as_str())];
+    let (function, _) = windowed(&queue_var, NIGHT, Some(sqs.queue_port()));
+    let err = invoke(&function, sms("+14255550100")).await.unwrap_err();
+    assert_eq!(err.error_type(), "Unavailable");
+    assert!(err.to_string().contains("could not be held"), "{err}");
+
+    // A record whose receipt handle SQS does not know stays reported, to come back.
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    let mut received = sqs.receive(&url, 0).await;
+    received[0].receipt_handle = Some("not-a-receipt-handle".into());
+    let answer = invoke(&function, sqs_event("requests", &received))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&answer).len(), 1);
+    assert!(function.connect().calls().is_empty());
+}
