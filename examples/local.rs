@@ -6,13 +6,19 @@
 //! cargo run --example local                      # every file in events/
 //! cargo run --example local -- events/eventbridge.json
 //! cargo run --example local -- --real-connect events/eventbridge.json   # a real Connect
+//! SEND_WINDOW='Mon-Fri 08:00-21:00' cargo run --example local -- \
+//!     --now 2026-11-30T03:00:00-05:00 events/eventbridge.json             # at 3 a.m.
 //! ```
 //!
 //! With `--real-connect` nothing is simulated: the SDK takes region, credentials and endpoint
 //! from the environment, and the function's variables (`CONNECT_INSTANCE_ID`, ...) must be set.
+//! `--now` starts the function's clock at that instant (it then runs on), to see what a send
+//! window does with a request at any local time; with a window set, the SQS client is wired as
+//! in Lambda (`AWS_ENDPOINT_URL_SQS` and `REQUEST_QUEUE_URL` point it at a queue).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::{JournalEntry, Simulator, SimulatorConfig};
@@ -21,7 +27,9 @@ use outbound_chat::ClientSettings;
 use outbound_chat::load_client;
 use outbound_chat::runtime::CoalescedStdout;
 use outbound_chat::runtime::{self, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter};
+use outbound_chat::{
+    Config, Function, SdkContactStarter, SdkRequestQueue, ShiftedClock, load_sqs_client,
+};
 use serde_json::Value;
 
 /// Configuration used against the simulator when the environment sets none.
@@ -35,12 +43,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
-            "usage: cargo run --example local -- [--real-connect] [EVENT_FILE ...]\n\nWith no file, runs every file in events/."
+            "usage: cargo run --example local -- [--real-connect] [--now RFC3339] [EVENT_FILE ...]\n\nWith no file, runs every file in events/."
         );
         return Ok(());
     }
     let real = args.iter().any(|a| a == "--real-connect");
     args.retain(|a| a != "--real-connect");
+    let now = match args.iter().position(|a| a == "--now") {
+        None => None,
+        Some(at) => {
+            let value = args
+                .get(at + 1)
+                .ok_or("--now needs a time, e.g. 2026-11-30T03:00:00-05:00")?;
+            let now: jiff::Timestamp = value
+                .parse()
+                .map_err(|e| format!("--now {value:?}: not an RFC 3339 time ({e})"))?;
+            args.drain(at..at + 2);
+            Some(now)
+        }
+    };
     let files = if args.is_empty() {
         sample_files()?
     } else {
@@ -70,12 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(run(files, simulator_addr))
+        .block_on(run(files, simulator_addr, now))
 }
 
 async fn run(
     files: Vec<PathBuf>,
     simulator_addr: Option<SocketAddr>,
+    now: Option<jiff::Timestamp>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     // The function's own log set-up: same format, levels and personal-data caps as in Lambda.
     let subscriber = runtime::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
@@ -86,10 +108,18 @@ async fn run(
     };
     // The function exactly as `main.rs` wires it.
     let config = Config::from_env()?;
-    let function = Function::new(
+    let mut function = Function::new(
         SdkContactStarter::new(load_client(&ClientSettings::from_env()?, config.timeouts)),
         &config,
     );
+    if config.send_window.is_some() {
+        let settings = ClientSettings::for_sqs(|name| std::env::var(name).ok())?;
+        let queue = SdkRequestQueue::new(load_sqs_client(&settings, config.timeouts));
+        function = function.with_queue(Arc::new(queue));
+    }
+    if let Some(now) = now {
+        function = function.with_clock(Arc::new(ShiftedClock::starting_at(now)));
+    }
 
     let mut seen = 0;
     for (index, file) in files.iter().enumerate() {

@@ -14,6 +14,7 @@
 //! | segmentAttributes | `segments.rs` |
 //! | chatDurationInMinutes, displayName, relatedContactId, clientToken, requestIdentifier | `ids.rs` |
 //! | expiresAt, category | here |
+//! | timeZone | `zone.rs` |
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -35,6 +36,7 @@ use super::message::{
 use super::phone::{DestinationNumber, PhoneNumberArn};
 use super::segments::{self, SegmentAttributes, SegmentInput};
 use super::violation::{Check, Reason, ValidationError};
+use super::zone::RecipientTimeZone;
 
 /// Where each member of a request sits in the caller's form (`template.messageTemplateId` or
 /// `InitialTemplatedSystemMessage.MessageTemplateId`). The wire side owns one table per form.
@@ -50,6 +52,7 @@ pub struct FieldNames {
     pub request_identifier: &'static str,
     pub expires_at: &'static str,
     pub category: &'static str,
+    pub time_zone: &'static str,
 }
 
 /// One request's raw members, as either wire form brought them. `None` is an absent member.
@@ -69,6 +72,7 @@ pub struct RequestInput {
     pub request_identifier: Option<String>,
     pub expires_at: Option<String>,
     pub category: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 /// What a message is for, which decides the recipient protections that bind it (send windows,
@@ -243,6 +247,11 @@ impl OutboundChat {
         self.options.category
     }
 
+    /// The recipient's time zone, when the request names one.
+    pub fn time_zone(&self) -> Option<&RecipientTimeZone> {
+        self.options.time_zone.as_ref()
+    }
+
     /// Whether the request's `expiresAt` has passed at `now`.
     pub fn is_expired_at(&self, now: SystemTime) -> bool {
         self.options
@@ -269,6 +278,7 @@ struct Options {
     request_identifier: Option<RequestIdentifier>,
     expires_at: Option<OffsetDateTime>,
     category: Option<Category>,
+    time_zone: Option<RecipientTimeZone>,
 }
 
 impl Options {
@@ -338,6 +348,13 @@ impl Options {
             expires_at,
             category: check
                 .optional(names.category, input.category.as_deref(), Category::parse)
+                .flatten(),
+            time_zone: check
+                .optional(
+                    names.time_zone,
+                    input.time_zone.as_deref(),
+                    RecipientTimeZone::parse,
+                )
                 .flatten(),
         }
     }

@@ -145,6 +145,14 @@ impl<C: ContactStarter> TestFunction<C> {
     pub fn connect(&self) -> &C {
         &self.connect
     }
+
+    /// The function after a builder step (a clock, a queue).
+    pub fn map(self, step: impl FnOnce(Function<Arc<C>>) -> Function<Arc<C>>) -> Self {
+        Self {
+            function: step(self.function),
+            connect: self.connect,
+        }
+    }
 }
 
 impl<C> Deref for TestFunction<C> {

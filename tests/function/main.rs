@@ -13,4 +13,5 @@ mod privacy;
 mod reliability;
 mod sqs;
 mod validation;
+mod window;
 mod wire;

@@ -184,6 +184,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("RequestsFailed", 0),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
+                ("Deferred", 0),
             ],
             2,
         ),
@@ -195,6 +196,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("RequestsFailed", 1),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
+                ("Deferred", 0),
                 ("Failures.INVALID_CUSTOMER_ENDPOINT", 1),
             ],
             1,
@@ -256,6 +258,7 @@ async fn an_expired_request_counts_as_expired_and_never_reaches_connect() {
         ("RequestsFailed", 1),
         ("Throttles", 0),
         ("ExpiredRequests", 1),
+        ("Deferred", 0),
         ("Failures.EXPIRED", 1),
     ]
     .into();
