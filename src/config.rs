@@ -5,7 +5,10 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::domain::Defaults;
-use crate::domain::{ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn};
+use crate::domain::{
+    Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
+};
+use crate::policy::{SendWindow, WindowPolicy};
 
 /// A variable that is set to a value the function cannot use.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +31,12 @@ pub struct Config {
     pub metrics_namespace: String,
     /// How Connect calls are bounded in time; see [`SendTimeouts`].
     pub timeouts: SendTimeouts,
+    /// The category of a request that names none (`DEFAULT_CATEGORY`).
+    pub default_category: Category,
+    /// The send windows (`SEND_WINDOW*`); `None`: no window, requests are sent when they come.
+    pub send_window: Option<WindowPolicy>,
+    /// The queue deferred requests of non-SQS triggers are handed to (`REQUEST_QUEUE_URL`).
+    pub request_queue_url: Option<String>,
 }
 
 /// Time bounds of a Connect call, chosen so that no call outlives the invocation and that a
@@ -149,14 +158,79 @@ impl Config {
             });
         }
 
+        let default_category = get("DEFAULT_CATEGORY")
+            .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
+            .transpose()?
+            .unwrap_or(Category::Transactional);
+        let request_queue_url = get("REQUEST_QUEUE_URL")
+            .map(|v| parse("REQUEST_QUEUE_URL", queue_url(v)))
+            .transpose()?;
+
         Ok(Self {
             defaults,
             max_in_flight,
             max_requests_per_second,
             metrics_namespace,
             timeouts: SendTimeouts::default(),
+            default_category,
+            send_window: send_window(&get, default_category)?,
+            request_queue_url,
         })
     }
+}
+
+/// The send windows and what they bind; `None` when no `SEND_WINDOW*` is set. The other
+/// variables are checked whether or not a window is set.
+fn send_window(
+    get: &impl Fn(&str) -> Option<String>,
+    default_category: Category,
+) -> Result<Option<WindowPolicy>, ConfigError> {
+    let window = |name: &'static str| {
+        get(name)
+            .map(|v| parse(name, SendWindow::parse(&v)))
+            .transpose()
+    };
+    let common = window("SEND_WINDOW")?;
+    let sms = window("SEND_WINDOW_SMS")?.or_else(|| common.clone());
+    let whatsapp = window("SEND_WINDOW_WHATSAPP")?.or(common);
+    let categories = match get("SEND_WINDOW_CATEGORIES") {
+        None => vec![Category::Transactional, Category::Promotional],
+        Some(list) => parse(
+            "SEND_WINDOW_CATEGORIES",
+            list.split(',')
+                .map(|c| Category::parse(c.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|problem| format!("{problem}, comma-separated; found {list:?}")),
+        )?,
+    };
+    let default_time_zone = get("DEFAULT_TIME_ZONE")
+        .map(|v| parse("DEFAULT_TIME_ZONE", RecipientTimeZone::parse(&v)))
+        .transpose()?;
+    if sms.is_none() && whatsapp.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(WindowPolicy {
+        sms,
+        whatsapp,
+        categories,
+        default_category,
+        default_time_zone,
+    }))
+}
+
+/// An SQS queue URL: `http(s)://host/account/name`, a standard queue (a FIFO queue takes no
+/// per-message delay).
+fn queue_url(url: String) -> Result<String, String> {
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.split('/').filter(|part| !part.is_empty()).count() < 4 {
+        return Err(format!(
+            "must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/requests, found {url:?}"
+        ));
+    }
+    if url.ends_with(".fifo") {
+        return Err("must be a standard queue: a FIFO queue takes no per-message delay".into());
+    }
+    Ok(url)
 }
 
 /// Names the variable in a value's problem.
@@ -184,6 +258,26 @@ mod tests {
         assert_eq!(c.max_requests_per_second, None);
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
+        assert!(c.send_window.is_none());
+        assert_eq!(c.default_category, Category::Transactional);
+    }
+
+    #[test]
+    fn a_channel_window_overrides_the_common_one_and_binds_every_category_by_default() {
+        let c = config(&[
+            ("SEND_WINDOW", "Mon-Fri 08:00-21:00"),
+            ("SEND_WINDOW_WHATSAPP", "Sat 09:00-18:00"),
+        ])
+        .unwrap();
+        let policy = c.send_window.unwrap();
+        assert_eq!(policy.sms, SendWindow::parse("Mon-Fri 08:00-21:00").ok());
+        assert_eq!(policy.whatsapp, SendWindow::parse("Sat 09:00-18:00").ok());
+        assert_eq!(
+            policy.categories,
+            [Category::Transactional, Category::Promotional]
+        );
+        let only_sms = config(&[("SEND_WINDOW_SMS", "Mon 08:00-09:00")]).unwrap();
+        assert!(only_sms.send_window.unwrap().whatsapp.is_none());
     }
 
     #[test]
@@ -224,6 +318,30 @@ mod tests {
             ("MAX_IN_FLIGHT", "4", "0"),
             ("CONNECT_MAX_REQUESTS_PER_SECOND", "2.5", "-1"),
             ("METRICS_NAMESPACE", "Reminders", &"n".repeat(256)),
+            (
+                "SEND_WINDOW",
+                "Mon-Fri 08:00-21:00; Sat 09:00-18:00",
+                "Mon-Fri 8-21",
+            ),
+            ("SEND_WINDOW_SMS", "Mon-Sun 09:00-20:00", "Sun 21:00-08:00"),
+            (
+                "SEND_WINDOW_WHATSAPP",
+                "Sat 09:00-18:00",
+                "Caturday 09:00-18:00",
+            ),
+            ("SEND_WINDOW_CATEGORIES", "PROMOTIONAL", "PROMOTIONAL,SPAM"),
+            ("DEFAULT_CATEGORY", "promotional", "MARKETING"),
+            ("DEFAULT_TIME_ZONE", "America/Chicago", "Central Time"),
+            (
+                "REQUEST_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/requests",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/requests.fifo",
+            ),
+            (
+                "REQUEST_QUEUE_URL",
+                "http://127.0.0.1:5000/123456789012/q",
+                "requests",
+            ),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");

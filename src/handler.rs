@@ -1,6 +1,7 @@
 //! The function: recognises the trigger, hands the event to its module, and returns that
 //! trigger's answer or typed error. Holds what lives across invocations.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -13,6 +14,8 @@ use crate::connect::ContactStarter;
 use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
 use crate::intake::Intake;
 use crate::pipeline::Pipeline;
+use crate::policy::Clock;
+use crate::queue::RequestQueue;
 use crate::send::Sender;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
@@ -72,9 +75,17 @@ impl<C: ContactStarter> Function<C> {
         }
     }
 
-    /// The Connect port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        self.sender.connect()
+    /// Reads "now" from `clock` (tests, and the local run's `--now`) instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.sender = self.sender.with_clock(clock);
+        self
+    }
+
+    /// Holds requests outside their send window in SQS through `queue`. Given only when a
+    /// window is configured.
+    pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.sender = self.sender.with_queue(queue);
+        self
     }
 
     /// The entry point the Lambda runtime calls.

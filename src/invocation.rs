@@ -82,6 +82,8 @@ pub struct Tally {
 #[derive(Debug, Default)]
 pub struct ChannelTally {
     pub started: u32,
+    /// Requests held until their send window opens.
+    pub deferred: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
     pub throttled: u32,
@@ -98,6 +100,7 @@ impl Tally {
         }
         match outcome {
             Outcome::Started(_) => entry.started += 1,
+            Outcome::Deferred { .. } => entry.deferred += 1,
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;
@@ -120,6 +123,11 @@ impl Tally {
         self.per_channel.values().fold((0, 0), |(s, f), t| {
             (s + t.started, f + t.failures.values().sum::<u32>())
         })
+    }
+
+    /// Requests deferred, over every channel.
+    pub fn deferred(&self) -> u32 {
+        self.per_channel.values().map(|t| t.deferred).sum()
     }
 
     /// Failures by reason code, over every channel.

@@ -9,7 +9,8 @@
 //!                               intake: size ─► wire (either form) ─► domain rules ─► token
 //!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
-//!                               send: the invocation's budget, expiry, pacing
+//!                               send: policy (send window: now, or defer ─► queue),
+//!                                   │  the invocation's budget, expiry, pacing
 //!                                   │
 //!                                   ▼
 //!                               connect::ContactStarter ──► StartOutboundChatContact
@@ -25,6 +26,7 @@
 
 mod config;
 mod connect;
+mod deferral;
 mod dispatch;
 mod domain;
 mod handler;
@@ -35,6 +37,8 @@ mod log_output;
 mod outcome;
 mod pacing;
 mod pipeline;
+mod policy;
+mod queue;
 mod send;
 mod shutdown;
 mod telemetry;
@@ -45,9 +49,14 @@ pub use config::{Config, ConfigError, SendTimeouts};
 pub use connect::client_settings::ClientSettings;
 pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
-pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
+pub use domain::{
+    Category, Channel, ClientToken, OutboundChat, RecipientTimeZone, ValidationError, Violation,
+};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
+pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
+pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
+pub use queue::{QueueError, RequestQueue};
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {

@@ -10,7 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use outbound_chat::ClientSettings;
 use outbound_chat::load_client;
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter};
+use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, load_sqs_client};
 use serde_json::Value;
 
 fn main() -> Result<(), Error> {
@@ -31,8 +31,16 @@ async fn run() -> Result<(), Error> {
     runtime::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
-    let (config, client_settings) = Config::from_env()
-        .and_then(|config| Ok((config, ClientSettings::from_env()?)))
+    let (config, client_settings, sqs_settings) = Config::from_env()
+        .and_then(|config| {
+            let connect = ClientSettings::from_env()?;
+            // No SQS client without a send window: nothing would be deferred.
+            let sqs = match config.send_window {
+                Some(_) => Some(ClientSettings::for_sqs(|name| std::env::var(name).ok())?),
+                None => None,
+            };
+            Ok((config, connect, sqs))
+        })
         .inspect_err(|err| {
             tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
         })?;
@@ -51,7 +59,12 @@ async fn run() -> Result<(), Error> {
     }
     let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
-    let function = Arc::new(Function::new(connect, &config));
+    let mut function = Function::new(connect, &config);
+    if let Some(settings) = &sqs_settings {
+        let queue = SdkRequestQueue::new(load_sqs_client(settings, config.timeouts));
+        function = function.with_queue(Arc::new(queue));
+    }
+    let function = Arc::new(function);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let function = Arc::clone(&function);
         async move { function.handle_lambda(event).await }

@@ -3,13 +3,25 @@
 
 use std::fmt;
 
-use crate::connect::{ContactId, StartError};
-use crate::domain::{Reason, ValidationError};
+use jiff::Timestamp;
 
-/// The end of one request: a started contact or a reported failure. Nothing else.
+use crate::connect::{ContactId, StartError};
+use crate::deferral::DeferralFailed;
+use crate::domain::{Reason, ValidationError};
+use crate::policy::Refusal;
+
+/// The end of one request: a started contact, a request held until its send window opens, or
+/// a reported failure. Nothing else.
+///
+/// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item |
+/// |---|---|---|---|---|
+/// | started | not reported | `{"contactId"}` | 200 | `SuccessfulRequestList` |
+/// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
+/// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
+    Deferred { not_before: Timestamp },
     Failed(Failure),
 }
 
@@ -24,6 +36,12 @@ pub enum Failure {
     NotSent(NotSent),
     #[error("{0}")]
     Connect(StartError),
+    /// The send window can never hold the request.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// Outside its send window, and it could not be held for the opening.
+    #[error("{0}")]
+    NotDeferred(DeferralFailed),
 }
 
 /// Why the function chose not to call Connect for a valid request.
@@ -37,6 +55,8 @@ pub enum NotSent {
     QuotaReachedEarlier,
     #[error("not sent: an earlier record of the same FIFO message group failed")]
     EarlierInGroupFailed,
+    #[error("not sent: an earlier record of the same FIFO message group waits for its send window")]
+    EarlierInGroupDeferred,
 }
 
 /// The typed error an asynchronous trigger (EventBridge, direct invoke) returns.
@@ -47,6 +67,7 @@ pub enum ErrorKind {
     Throttled,
     Rejected,
     Unavailable,
+    OutsideSendWindow,
 }
 
 impl ErrorKind {
@@ -57,6 +78,7 @@ impl ErrorKind {
             Self::Throttled => "Throttled",
             Self::Rejected => "Rejected",
             Self::Unavailable => "Unavailable",
+            Self::OutsideSendWindow => "OutsideSendWindow",
         }
     }
 }
@@ -86,12 +108,16 @@ impl Failure {
                 | StartError::Conflict { .. }
                 | StartError::Idempotency { .. },
             ) => ErrorKind::Rejected,
+            Self::Refused(_) => ErrorKind::ValidationError,
+            Self::NotDeferred(DeferralFailed::NoQueue { .. }) => ErrorKind::OutsideSendWindow,
+            Self::NotDeferred(DeferralFailed::NotHeld { .. }) => ErrorKind::Unavailable,
         }
     }
 
     /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
     /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
-    /// `CONFLICT`, `NOT_ATTEMPTED`).
+    /// `CONFLICT`, `NOT_ATTEMPTED`, `TIME_ZONE_UNKNOWN`, `SEND_WINDOW_NEVER_OPEN`,
+    /// `OUTSIDE_SEND_WINDOW`).
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(err) => match err.violations()[0].reason {
@@ -113,13 +139,17 @@ impl Failure {
             Self::Connect(StartError::Conflict { .. }) => "CONFLICT",
             Self::Connect(StartError::Idempotency { .. }) => "IDEMPOTENCY_EXCEPTION",
             Self::Connect(StartError::Rejected { .. }) => "REJECTED",
+            Self::Refused(refusal) => refusal.code(),
+            Self::NotDeferred(DeferralFailed::NoQueue { .. }) => "OUTSIDE_SEND_WINDOW",
+            Self::NotDeferred(DeferralFailed::NotHeld { .. }) => "INTERNAL_ERROR",
         }
     }
 
     /// The HTTP status of a single-request answer.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Invalid(_) | Self::Expired => 400,
+            Self::Invalid(_) | Self::Expired | Self::Refused(_) => 400,
+            Self::NotDeferred(_) => 503,
             Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => 429,
             Self::NotSent(_) => 503,
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
@@ -135,6 +165,7 @@ impl Failure {
         match self {
             Self::Connect(StartError::QuotaExceeded { .. })
             | Self::NotSent(NotSent::QuotaReachedEarlier) => Some(60),
+            Self::NotDeferred(DeferralFailed::NoQueue { wait_seconds, .. }) => Some(*wait_seconds),
             _ => match self.http_status() {
                 429 => Some(1),
                 503 => Some(5),

@@ -1,24 +1,34 @@
-//! Sending one admitted request: the expiry check, a slot within the invocation's budget,
-//! pacing, the call to Connect, and exactly one outcome, logged and counted.
+//! Sending one admitted request: the send window (deferral), the expiry check, a slot within
+//! the invocation's budget, pacing, the call to Connect, and exactly one outcome, logged and
+//! counted.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactStarter, StartError};
+use crate::deferral::{DeferralFailed, Deferrer, Route};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::Pacer;
+use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
+use crate::queue::RequestQueue;
 use crate::telemetry;
 
-/// Long-lived across invocations: the Connect port, the instance's pacer and the settings.
+/// Long-lived across invocations: the Connect port, the instance's pacer, the send window with
+/// its clock and queue, and the settings.
 pub struct Sender<C> {
     connect: C,
     pacer: Option<Pacer>,
     timeouts: SendTimeouts,
     max_in_flight: usize,
+    window: Option<WindowPolicy>,
+    clock: Arc<dyn Clock>,
+    request_queue_url: Option<String>,
+    deferrer: Deferrer,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -32,12 +42,29 @@ impl<C: ContactStarter> Sender<C> {
                 .map(|rate| Pacer::new(rate, 1)),
             timeouts: config.timeouts,
             max_in_flight: config.max_in_flight.get(),
+            window: config.send_window.clone(),
+            clock: Arc::new(SystemClock),
+            request_queue_url: config.request_queue_url.clone(),
+            deferrer: Deferrer::default(),
         }
     }
 
-    /// The port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        &self.connect
+    /// Reads "now" from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Holds requests outside their send window in SQS through `queue`.
+    pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
+        self
+    }
+
+    /// Whether a send window is configured: only then do triggers keep a copy of a request to
+    /// hand to the request queue.
+    pub fn has_window(&self) -> bool {
+        self.window.is_some()
     }
 
     /// Most Connect calls in flight at once within one invocation.
@@ -57,6 +84,7 @@ impl<C: ContactStarter> Sender<C> {
         invocation: &Invocation,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
+        route: Route<'_>,
     ) -> Outcome {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
@@ -64,20 +92,60 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => self.send(invocation, &chat).await,
+            Ok(chat) => match self.hold_back(invocation, &chat, route).await {
+                Some(outcome) => (outcome, None),
+                None => self.send(invocation, &chat).await,
+            },
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome
     }
 
-    /// Reports a request that is not sent because an earlier one of its FIFO group failed.
+    /// The send window's verdict, acted on: `None` when the request may be sent now, else its
+    /// outcome (deferred, expired first, refused, or not held). No time-zone work and no
+    /// queue call without a configured window.
+    async fn hold_back(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        route: Route<'_>,
+    ) -> Option<Outcome> {
+        let window = self.window.as_ref()?;
+        let now = self.clock.now();
+        let failed = |failure| Some(Outcome::Failed(failure));
+        match window.decide(chat, now) {
+            Verdict::SendNow => None,
+            Verdict::ExpiresFirst => failed(Failure::Expired),
+            Verdict::Refused(refusal) => failed(Failure::Refused(refusal)),
+            Verdict::Defer { .. } if chat.is_expired_at(SystemTime::from(now)) => {
+                failed(Failure::Expired)
+            }
+            Verdict::Defer { not_before } => {
+                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let deferral = self.deferrer.defer(route, chat, not_before, now);
+                match tokio::time::timeout_at(cutoff, deferral).await {
+                    Ok(Ok(())) => Some(Outcome::Deferred { not_before }),
+                    Ok(Err(err)) => failed(Failure::NotDeferred(err)),
+                    Err(_) => failed(Failure::NotDeferred(DeferralFailed::NotHeld {
+                        not_before,
+                        reason: "the call to SQS did not finish before the invocation deadline"
+                            .into(),
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Reports a request that is not sent because an earlier one of its FIFO group failed or
+    /// waits for its window (`reason`).
     pub fn skip(
         &self,
         invocation: &Invocation,
         request_id: &str,
         chat: Option<&OutboundChat>,
+        reason: NotSent,
     ) -> Outcome {
-        let outcome = Outcome::Failed(Failure::NotSent(NotSent::EarlierInGroupFailed));
+        let outcome = Outcome::Failed(Failure::NotSent(reason));
         record(
             invocation,
             request_id,
@@ -96,7 +164,7 @@ impl<C: ContactStarter> Sender<C> {
         chat: &OutboundChat,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
-        if chat.is_expired_at(SystemTime::now()) {
+        if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return failed(Failure::Expired);
         }
         let Some(_slot) = invocation.slot().await else {
@@ -123,7 +191,7 @@ impl<C: ContactStarter> Sender<C> {
             if let Some(reason) = invocation.halted() {
                 return failed(Failure::NotSent(reason));
             }
-            if chat.is_expired_at(SystemTime::now()) {
+            if chat.is_expired_at(SystemTime::from(self.clock.now())) {
                 return failed(Failure::Expired);
             }
         }

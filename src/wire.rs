@@ -162,6 +162,7 @@ struct FriendlyRequest {
     request_identifier: Option<String>,
     expires_at: Option<String>,
     category: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,7 +195,7 @@ struct SegmentValueDto {
 
 /// The native form (contract §1b): `StartOutboundChatContact`'s input as the API documents it,
 /// plus the fields the contract adds to every request: `RequestIdentifier`, `ExpiresAt`,
-/// `Category`.
+/// `Category`, `TimeZone`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 struct NativeRequest {
@@ -214,6 +215,7 @@ struct NativeRequest {
     request_identifier: Option<String>,
     expires_at: Option<String>,
     category: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,6 +316,7 @@ impl FriendlyRequest {
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
             category: self.category,
+            time_zone: self.time_zone,
         }
     }
 }
@@ -365,6 +368,7 @@ impl NativeRequest {
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
             category: self.category,
+            time_zone: self.time_zone,
         }
     }
 }
@@ -402,6 +406,7 @@ pub static FRIENDLY: FieldNames = FieldNames {
     request_identifier: "requestIdentifier",
     expires_at: "expiresAt",
     category: "category",
+    time_zone: "timeZone",
 };
 
 /// The native form's field names.
@@ -437,6 +442,7 @@ pub static NATIVE: FieldNames = FieldNames {
     request_identifier: "RequestIdentifier",
     expires_at: "ExpiresAt",
     category: "Category",
+    time_zone: "TimeZone",
 };
 
 #[cfg(test)]

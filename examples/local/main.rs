@@ -7,12 +7,17 @@
 //! cargo run --example local -- events/eventbridge.json
 //! cargo run --example local -- --serve 127.0.0.1:9000   # POST /contacts, POST /contacts/batch
 //! cargo run --example local -- --real-connect events/eventbridge.json   # a real Connect
+//! SEND_WINDOW='Mon-Fri 08:00-21:00' cargo run --example local -- \
+//!     --now 2026-11-30T03:00:00-05:00 events/eventbridge.json             # at 3 a.m.
 //! ```
 //!
 //! Region, credentials and endpoint come from the SDK's standard chain (`client.rs`): against
 //! the simulator, dummy keys and its endpoint are set where the environment has none; with
 //! `--real-connect` nothing is simulated, and the function's variables (`CONNECT_INSTANCE_ID`,
-//! ...) must be set.
+//! ...) must be set. `--now` starts the function's clock at that instant (it then runs on), to
+//! see what a send window does with a request at any local time; with a window set, the SQS
+//! client is wired as in Lambda (`AWS_ENDPOINT_URL_SQS` and `REQUEST_QUEUE_URL` point it at a
+//! queue).
 
 mod client;
 mod events;
@@ -20,18 +25,20 @@ mod serve;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use connect_simulator::{JournalEntry, RunningSimulator, Simulator, SimulatorConfig};
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter};
+use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, ShiftedClock};
 
 const USAGE: &str =
-    "usage: cargo run --example local -- [--real-connect] [--serve ADDRESS | EVENT_FILE ...]
+    "usage: cargo run --example local -- [--real-connect] [--now RFC3339] [--serve ADDRESS | EVENT_FILE ...]
 
 With no file, runs every file in events/. With --serve, answers HTTP requests on ADDRESS
 (e.g. 127.0.0.1:9000; port 0 picks a free one) as the HTTP API would.
 With --real-connect, calls the Connect that the SDK's standard chain (environment, profile,
-SSO, ...) points at instead of the simulator.";
+SSO, ...) points at instead of the simulator. With --now (e.g. 2026-11-30T03:00:00-05:00), the
+function's clock starts at that instant.";
 
 /// Configuration used against the simulator when the environment sets none.
 const SIMULATED_DEFAULTS: &[(&str, &str)] = &[
@@ -43,6 +50,7 @@ const SIMULATED_DEFAULTS: &[(&str, &str)] = &[
 /// What the command line asks for.
 struct Options {
     real_connect: bool,
+    now: Option<jiff::Timestamp>,
     serve: Option<SocketAddr>,
     files: Vec<PathBuf>,
 }
@@ -52,6 +60,7 @@ impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Option<Self>, String> {
         let mut options = Options {
             real_connect: false,
+            now: None,
             serve: None,
             files: Vec::new(),
         };
@@ -60,6 +69,15 @@ impl Options {
             match arg.as_str() {
                 "-h" | "--help" => return Ok(None),
                 "--real-connect" => options.real_connect = true,
+                "--now" => {
+                    let value = args
+                        .next()
+                        .ok_or("--now needs a time, e.g. 2026-11-30T03:00:00-05:00")?;
+                    let now = value
+                        .parse()
+                        .map_err(|e| format!("--now {value:?}: not an RFC 3339 time ({e})"))?;
+                    options.now = Some(now);
+                }
                 "--serve" => {
                     let address = args.next().ok_or("--serve needs an address")?;
                     let address = address.parse().map_err(|_| {
@@ -126,8 +144,18 @@ async fn run(
     };
     // The function as `main.rs` wires it, with a client from the SDK's standard chain.
     let config = Config::from_env()?;
-    let client = client::connect_client(config.timeouts).await?;
-    let function = Function::new(SdkContactStarter::new(client), &config);
+    let shared = client::shared_config(config.timeouts).await?;
+    let mut function = Function::new(
+        SdkContactStarter::new(aws_sdk_connect::Client::new(&shared)),
+        &config,
+    );
+    if config.send_window.is_some() {
+        let queue = SdkRequestQueue::new(aws_sdk_sqs::Client::new(&shared));
+        function = function.with_queue(Arc::new(queue));
+    }
+    if let Some(now) = options.now {
+        function = function.with_clock(Arc::new(ShiftedClock::starting_at(now)));
+    }
 
     match options.serve {
         Some(address) => serve::serve(address, function, simulator.as_ref()).await?,

@@ -31,6 +31,14 @@ pub fn log_outcome(
             latency_ms,
             "contact started"
         ),
+        Outcome::Deferred { not_before } => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "deferred",
+            not_before = %not_before,
+            "request held until its send window opens"
+        ),
         Outcome::Failed(failure) => tracing::warn!(
             trigger,
             request_id,
@@ -59,6 +67,7 @@ pub fn log_outcome(
 pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     let tally = invocation.tally();
     let (started, failed) = tally.totals();
+    let deferred = tally.deferred();
     let failures: Vec<String> = tally
         .failures_by_code()
         .iter()
@@ -67,6 +76,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     tracing::info!(
         trigger = invocation.trigger(),
         started,
+        deferred,
         failed,
         failures = failures.join(","),
         "invocation summary"

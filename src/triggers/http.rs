@@ -17,6 +17,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
+use crate::deferral::{RequestCopy, Route};
 use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
 use crate::intake::MAX_REQUEST_BYTES;
@@ -300,10 +301,18 @@ async fn handle_single<C: ContactStarter>(
         item: None,
     });
     let chat = pipeline.admit_json(body, delivery);
-    match pipeline.send(&request.request_id, chat).await {
+    let copy = pipeline.keeps_requests().then_some(RequestCopy::Text(body));
+    match pipeline
+        .send(&request.request_id, chat, Route::Requeue(copy))
+        .await
+    {
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
+        Outcome::Deferred { not_before } => HttpAnswer::json(
+            202,
+            json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
+        ),
         Outcome::Failed(Failure::Invalid(err)) => invalid_answer(&err),
         Outcome::Failed(failure) => {
             let answer = HttpAnswer::error(
@@ -358,16 +367,24 @@ async fn handle_batch<C: ContactStarter>(
                 idempotency_key: key,
                 item: Some(id),
             });
+            let copy = pipeline
+                .keeps_requests()
+                .then(|| RequestCopy::Value(item.clone()));
             let chat = pipeline.admit_value(item, delivery);
             let label = format!("{}#{id}", request.request_id);
-            (id, pipeline.send(&label, chat).await)
+            (id, pipeline.send(&label, chat, Route::Requeue(copy)).await)
         });
     let mut successful = Vec::new();
+    let mut deferred = Vec::new();
     let mut failed = Vec::new();
     for (id, outcome) in join_all(runs).await {
         match outcome {
             Outcome::Started(contact_id) => {
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
+            }
+            Outcome::Deferred { not_before } => {
+                deferred
+                    .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }
             Outcome::Failed(failure) => failed.push(json!({
                 "RequestIdentifier": id,
@@ -376,10 +393,13 @@ async fn handle_batch<C: ContactStarter>(
             })),
         }
     }
-    HttpAnswer::json(
-        200,
-        json!({"SuccessfulRequestList": successful, "FailedRequestList": failed}),
-    )
+    let mut lists = json!({"SuccessfulRequestList": successful, "FailedRequestList": failed});
+    // Listed only when a send window is configured, so that the answer is BatchPutContact's
+    // own shape otherwise.
+    if pipeline.keeps_requests() {
+        lists["DeferredRequestList"] = deferred.into();
+    }
+    HttpAnswer::json(200, lists)
 }
 
 /// The batch envelope: `{"requests": [1..25 items]}` and nothing else.

@@ -1,21 +1,29 @@
-//! EventBridge events and direct invocations: one request each, answered with its contact id,
-//! or with a typed error so that Lambda's async retries and the on-failure destination take
-//! the event.
+//! EventBridge events and direct invocations: one request each, answered with its contact id
+//! (or `DEFERRED` with its window's opening, once handed to the request queue), or with a typed
+//! error so that Lambda's async retries and the on-failure destination take the event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
+use crate::deferral::{RequestCopy, Route};
 use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
 use crate::pipeline::Pipeline;
 
-/// The success answer: `{"contactId": "..."}`.
+/// The success answer: `{"contactId": "..."}`, or `{"status": "DEFERRED", "notBefore":
+/// "<RFC 3339>"}` for a request handed to the request queue until its send window opens.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Started {
-    pub contact_id: String,
+#[serde(untagged)]
+pub enum Answer {
+    #[serde(rename_all = "camelCase")]
+    Contact { contact_id: String },
+    #[serde(rename_all = "camelCase")]
+    Deferred {
+        status: &'static str,
+        not_before: String,
+    },
 }
 
 /// The typed failure of an asynchronous request; its kind becomes the Lambda error type.
@@ -39,14 +47,17 @@ impl From<Failure> for RequestFailed {
 pub async fn handle_eventbridge<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     event: EventBridgeEvent,
-) -> Result<Started, RequestFailed> {
+) -> Result<Answer, RequestFailed> {
     let id = event.id.as_deref().unwrap_or_default();
     let delivery = event
         .id
         .as_deref()
         .map(|event_id| DeliveryIdentity::EventBridge { event_id });
+    let copy = pipeline
+        .keeps_requests()
+        .then(|| RequestCopy::Value(event.detail.clone()));
     let chat = pipeline.admit_value(event.detail, delivery);
-    answer(pipeline.send(id, chat).await)
+    answer(pipeline.send(id, chat, Route::Requeue(copy)).await)
 }
 
 /// Handles a direct invocation: the event is the request; the token derives from the
@@ -55,15 +66,22 @@ pub async fn handle_direct<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request_id: &str,
     event: Value,
-) -> Result<Started, RequestFailed> {
+) -> Result<Answer, RequestFailed> {
+    let copy = pipeline
+        .keeps_requests()
+        .then(|| RequestCopy::Value(event.clone()));
     let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
-    answer(pipeline.send(request_id, chat).await)
+    answer(pipeline.send(request_id, chat, Route::Requeue(copy)).await)
 }
 
-fn answer(outcome: Outcome) -> Result<Started, RequestFailed> {
+fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
     match outcome {
-        Outcome::Started(contact_id) => Ok(Started {
+        Outcome::Started(contact_id) => Ok(Answer::Contact {
             contact_id: contact_id.to_string(),
+        }),
+        Outcome::Deferred { not_before } => Ok(Answer::Deferred {
+            status: "DEFERRED",
+            not_before: not_before.to_string(),
         }),
         Outcome::Failed(failure) => Err(failure.into()),
     }

@@ -103,7 +103,7 @@ async fn a_batch_too_large_for_the_time_left_is_answered_in_time_with_the_rest_r
 async fn a_record_whose_pacing_slot_comes_after_the_last_start_is_reported_without_waiting() {
     // Four calls a second; with a two-second deadline the last start is at 1.5 s: slots at
     // 0, 0.25, ..., 1.5 s make seven calls.
-    let function = Function::new(FakeConnect::default(), &one_second_budget("10", Some("4")));
+    let function = TestFunction::new(FakeConnect::default(), &one_second_budget("10", Some("4")));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(2);
     let event = standard_batch(10, |i| format!("+1425601{i:04}"));

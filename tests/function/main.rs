@@ -15,4 +15,5 @@ mod reliability;
 mod schema;
 mod sqs;
 mod validation;
+mod window;
 mod wire;
