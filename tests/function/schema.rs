@@ -1,6 +1,6 @@
 //! The published JSON Schemas (`schema/`) kept in step with the function: the schema and the
 //! function's intake agree on every request of every sample event, each invalid request of a
-//! table is refused by both, and the rules a schema cannot express (the README lists them) are
+//! table is refused by both, and the rules a schema cannot express (docs/request.md lists them) are
 //! exactly the ones where the schema accepts what the function refuses.
 
 use std::path::PathBuf;
@@ -514,7 +514,7 @@ fn each_invalid_batch_body_is_refused_by_the_batch_schema() {
 }
 
 /// Requests the schema accepts and the function refuses: only the rules no JSON Schema can
-/// express, each listed in the README under "JSON Schema".
+/// express, each listed in docs/request.md under "JSON Schema".
 fn beyond_the_schema() -> Vec<(&'static str, Value)> {
     let four_bytes = "😀";
     vec![
