@@ -41,13 +41,15 @@ mod telemetry;
 mod triggers;
 mod wire;
 
-pub use config::{Config, ConfigError, SendTimeouts};
+pub use config::{Config, ConfigError, QUOTA_PAUSE, SendTimeouts};
 pub use connect::client_settings::ClientSettings;
 pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
 pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
+pub use pacing::Pacing;
+pub use send::THROTTLED_ATTEMPTS;
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {

@@ -64,7 +64,8 @@ fn metric_values(document: &Value, namespace: &str, trigger: &str) -> BTreeMap<S
         .map(|metric| {
             let name = metric["Name"].as_str().expect("a metric Name");
             assert!(
-                ["Count", "Milliseconds"].contains(&metric["Unit"].as_str().unwrap()),
+                ["Count", "Milliseconds", "Count/Second"]
+                    .contains(&metric["Unit"].as_str().unwrap()),
                 "{document}"
             );
             let value = &document[name];

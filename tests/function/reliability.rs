@@ -261,14 +261,19 @@ async fn when_connect_throttles_everything_the_invocation_stops_and_reports_ever
 }
 
 #[tokio::test]
-async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_chats_to_end() {
+async fn at_the_chat_quota_connect_sees_each_record_once_and_the_instance_pauses_until_chats_end() {
     let simulator = Simulator::start(SimulatorConfig {
         max_active_chats: Some(3),
         ..SimulatorConfig::default()
     })
     .await
     .unwrap();
-    let function = crate::wire::sdk_function(&simulator, &with_in_flight("2", None));
+    let pause = Duration::from_millis(300);
+    let config = Config {
+        quota_pause: pause,
+        ..with_in_flight("2", None)
+    };
+    let function = crate::wire::sdk_function(&simulator, &config);
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;
 
@@ -286,18 +291,29 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
     }
     assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
 
-    // Chats end, a few at a time; the queue redelivers the failed records until all started.
-    let mut pending = failed;
-    for _round in 0..3 {
-        simulator.end_all_chats();
-        let retried: Vec<Value> = event["Records"]
+    let redelivery = |pending: &[String]| {
+        let records: Vec<Value> = event["Records"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|r| pending.iter().any(|id| r["messageId"] == id.as_str()))
             .cloned()
             .collect();
-        let answer = handle(&function, json!({ "Records": retried })).await;
+        json!({ "Records": records })
+    };
+    // Within the pause a new invocation of the instance sends nothing, even with chats free.
+    simulator.end_all_chats();
+    let requests = simulator.journal().len();
+    let answer = handle(&function, redelivery(&failed)).await;
+    assert_eq!(failed_ids(&answer), failed);
+    assert_eq!(simulator.journal().len(), requests, "sent during the pause");
+
+    // After each pause, the queue redelivers the failed records until all started.
+    let mut pending = failed;
+    for _round in 0..3 {
+        tokio::time::sleep(pause).await;
+        simulator.end_all_chats();
+        let answer = handle(&function, redelivery(&pending)).await;
         pending = failed_ids(&answer);
     }
     assert!(pending.is_empty(), "{pending:?}");
