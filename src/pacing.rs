@@ -138,9 +138,9 @@ const START_SHARE: f64 = 0.5;
 /// ...and grows by this factor per probe second until its first throttle or the ceiling.
 const START_GROWTH: f64 = 1.5;
 /// A throttle cuts the rate by this share.
-const CUT: f64 = 0.4;
+const CUT: f64 = 0.35;
 /// The cubic probe's steepness, in ceilings per probe second cubed.
-const PROBE: f64 = 2.5e-6;
+const PROBE: f64 = 5e-6;
 /// One probe second is this many attempts at the ceiling: the probe is counted in attempts,
 /// not seconds, so the share of throttled attempts is the same whatever the quota.
 const ATTEMPTS_PER_PROBE_SECOND: f64 = 20.0;
@@ -301,9 +301,9 @@ mod tests {
         tokio::time::advance(Duration::from_secs(60)).await;
         let rate = || pacer.rate().unwrap();
         pacer.throttled(Instant::now());
-        assert!((rate() - 12.0).abs() < 1e-9, "cut by 40 %: {}", rate());
-        // Back near the peak (20/s) after the cubic's plateau time, K = cbrt(8 / (2.5e-6 × 20)).
-        let k = (8.0f64 / (PROBE * 20.0)).cbrt();
+        assert!((rate() - 20.0 * (1.0 - CUT)).abs() < 1e-9, "{}", rate());
+        // Back at the peak (20/s) after the cubic's plateau time, K = cbrt(cut / (PROBE × 20)).
+        let k = (20.0 * CUT / (PROBE * 20.0)).cbrt();
         tokio::time::advance(Duration::from_secs_f64(k / 2.0)).await;
         let halfway = rate();
         assert!(halfway > 18.0 && halfway < 20.0, "{halfway}");
@@ -317,10 +317,11 @@ mod tests {
         tokio::time::advance(Duration::from_secs(60)).await;
         let before = Instant::now();
         tokio::time::advance(Duration::from_millis(10)).await;
+        let once = 20.0 * (1.0 - CUT);
         let cases = [
-            (before + Duration::from_millis(10), 12.0),
-            (before, 12.0),
-            (before + Duration::from_millis(10), 7.2),
+            (before + Duration::from_millis(10), once),
+            (before, once),
+            (before + Duration::from_millis(10), once * (1.0 - CUT)),
         ];
         for (sent, expected) in cases {
             pacer.throttled(sent);
@@ -356,13 +357,11 @@ mod tests {
             let expected = match pacer.pacing() {
                 // Promised at 100 ms, and a fixed rate does not change.
                 Pacing::Fixed { .. } => Duration::from_millis(100),
-                // Cut to 6/s: taken again at ~167 ms.
-                _ => Duration::from_millis(166),
+                // Cut: taken again one interval of the cut rate after the cut.
+                _ => Duration::from_secs_f64(1.0 / (10.0 * (1.0 - CUT))),
             };
-            assert!(
-                slot >= expected && slot < expected + Duration::from_millis(5),
-                "{slot:?}"
-            );
+            let off = slot.abs_diff(expected);
+            assert!(off < Duration::from_millis(2), "{slot:?} for {expected:?}");
         }
     }
 }
