@@ -289,6 +289,57 @@ async fn a_failed_eventbridge_or_direct_invocation_still_publishes_its_metrics()
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_once() {
+    // (pacing variables, throttled calls, expected rate, expected throttled attempts)
+    let cases: [(&[(&str, &str)], bool, Option<f64>, u64); 3] = [
+        (&[], true, None, 0),
+        (
+            &[
+                ("CONNECT_MAX_REQUESTS_PER_SECOND", "4"),
+                ("CONNECT_PACING", "fixed"),
+            ],
+            false,
+            Some(4.0),
+            0,
+        ),
+        // Adaptive, a new instance: half the ceiling, cut by the throttle of its first call.
+        (
+            &[("CONNECT_MAX_REQUESTS_PER_SECOND", "4")],
+            true,
+            Some(2.0 * 0.65),
+            1,
+        ),
+    ];
+    for (pacing, throttle_once, rate, throttled_attempts) in cases {
+        let mut vars = vec![("MAX_IN_FLIGHT", "1")];
+        vars.extend_from_slice(pacing);
+        let function = TestFunction::new(FakeConnect::default(), &config_with(&vars));
+        if throttle_once {
+            function
+                .connect()
+                .script("+14255550100", Script::Nth(1, throttled()));
+        }
+        let (_, documents) =
+            invoke_with_metrics(&function, sample_event("sqs-mixed-batch.json")).await;
+        let with_rate: Vec<&Value> = documents
+            .iter()
+            .filter(|d| d.get("PacingRate").is_some())
+            .collect();
+        let Some(rate) = rate else {
+            assert!(with_rate.is_empty(), "{documents:?}");
+            continue;
+        };
+        assert_eq!(with_rate.len(), 1, "once per invocation: {documents:?}");
+        let document = with_rate[0];
+        let reported = document["PacingRate"].as_f64().unwrap();
+        assert!((reported - rate).abs() < 0.05, "{reported} for {rate}");
+        assert_eq!(document["ThrottledAttempts"], throttled_attempts);
+        // Four calls (one tried again when throttled) spaced at the rate: they waited.
+        assert!(document["PacingWait"].as_f64().unwrap() > 0.0, "{document}");
+    }
+}
+
 // The clock is paused: the fake's delay is the exact latency observed.
 #[tokio::test(start_paused = true)]
 async fn connect_latency_is_each_calls_duration_in_milliseconds() {

@@ -186,6 +186,36 @@ async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() 
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_paced_instance_tries_a_throttled_request_again_in_a_later_slot_and_an_unpaced_one_does_not()
+ {
+    let number = "+14255070000";
+    let paced = [("CONNECT_MAX_REQUESTS_PER_SECOND", "10")];
+    // (pacing, throttled calls, Connect calls, the record failed)
+    let cases: [(&[(&str, &str)], Script, usize, bool); 4] = [
+        (&paced, Script::Nth(1, throttled()), 2, false),
+        (&paced, Script::Nth(3, throttled()), 1, false),
+        (&paced, Script::Always(throttled()), 3, true),
+        (&[], Script::Nth(1, throttled()), 1, true),
+    ];
+    for (pacing, script, calls, failed) in cases {
+        let function = TestFunction::new(FakeConnect::default(), &config_with(pacing));
+        function.connect().script(number, script.clone());
+        let answer = handle(&function, standard_batch(1, |_| number.to_owned())).await;
+        assert_eq!(
+            function.connect().calls().len(),
+            calls,
+            "{pacing:?} {script:?}"
+        );
+        assert_eq!(
+            !failed_ids(&answer).is_empty(),
+            failed,
+            "{pacing:?} {script:?}"
+        );
+    }
+    assert_eq!(outbound_chat::THROTTLED_ATTEMPTS, 3);
+}
+
 /// Connect's own limit for these tests: 20 requests a second, a burst of 5 (Connect's default
 /// burst), so that 20 calls at once are mostly throttled.
 fn connect_rate_limit() -> SimulatorConfig {
