@@ -139,8 +139,12 @@ const START_SHARE: f64 = 0.5;
 const START_GROWTH: f64 = 1.5;
 /// A throttle cuts the rate by this share.
 const CUT: f64 = 0.35;
-/// The cubic probe's steepness, in ceilings per probe second cubed.
+/// The cubic probe's steepness beyond the peak, in ceilings per probe second cubed.
 const PROBE: f64 = 5e-6;
+/// The climb back to the peak after a cut is this many times steeper than the probe beyond it:
+/// it takes half the time, so a cut (a spurious one too) costs less of the quota, while probing
+/// past the point where Connect said no stays slow.
+const RECOVERY: f64 = 8.0;
 /// One probe second is this many attempts at the ceiling: the probe is counted in attempts,
 /// not seconds, so the share of throttled attempts is the same whatever the quota.
 const ATTEMPTS_PER_PROBE_SECOND: f64 = 20.0;
@@ -208,8 +212,15 @@ impl AdaptiveRate {
                 peak,
             } => {
                 let low = cut_from * (1.0 - CUT);
-                let k = ((peak - low).max(0.0) / (PROBE * self.ceiling)).cbrt();
-                peak + PROBE * self.ceiling * (probe_seconds(since) - k).powi(3)
+                let recovery = RECOVERY * PROBE * self.ceiling;
+                let k = ((peak - low).max(0.0) / recovery).cbrt();
+                let x = probe_seconds(since) - k;
+                let steepness = if x < 0.0 {
+                    recovery
+                } else {
+                    PROBE * self.ceiling
+                };
+                peak + steepness * x.powi(3)
             }
         };
         rate.clamp(self.ceiling * FLOOR_SHARE, self.ceiling)
@@ -297,18 +308,24 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_throttle_cuts_the_rate_which_climbs_back_to_the_peak_then_probes_beyond() {
-        let pacer = Pacer::new(Pacing::Adaptive { ceiling: 20.0 });
-        tokio::time::advance(Duration::from_secs(60)).await;
+        // Ceiling 40/s: a new instance runs at 20/s, and a probe second is half a second.
+        let pacer = Pacer::new(Pacing::Adaptive { ceiling: 40.0 });
         let rate = || pacer.rate().unwrap();
+        let advance =
+            |probe_seconds: f64| tokio::time::advance(Duration::from_secs_f64(probe_seconds / 2.0));
         pacer.throttled(Instant::now());
         assert!((rate() - 20.0 * (1.0 - CUT)).abs() < 1e-9, "{}", rate());
-        // Back at the peak (20/s) after the cubic's plateau time, K = cbrt(cut / (PROBE × 20)).
-        let k = (20.0 * CUT / (PROBE * 20.0)).cbrt();
-        tokio::time::advance(Duration::from_secs_f64(k / 2.0)).await;
-        let halfway = rate();
-        assert!(halfway > 18.0 && halfway < 20.0, "{halfway}");
-        tokio::time::advance(Duration::from_secs_f64(k / 2.0)).await;
+        // Back at the peak (20/s) after K = cbrt(cut / (RECOVERY × PROBE × 40)) probe seconds.
+        let k = (20.0 * CUT / (RECOVERY * PROBE * 40.0)).cbrt();
+        advance(k / 2.0).await;
+        let halfway = 20.0 - 20.0 * CUT / 8.0;
+        assert!((rate() - halfway).abs() < 1e-6, "{} for {halfway}", rate());
+        advance(k / 2.0).await;
         assert!((rate() - 20.0).abs() < 1e-6, "{}", rate());
+        // Beyond the peak the probe is RECOVERY times gentler than the climb back was.
+        advance(k).await;
+        let beyond = 20.0 + 20.0 * CUT / RECOVERY;
+        assert!((rate() - beyond).abs() < 1e-6, "{} for {beyond}", rate());
     }
 
     #[tokio::test(start_paused = true)]

@@ -291,8 +291,8 @@ async fn a_failed_eventbridge_or_direct_invocation_still_publishes_its_metrics()
 
 #[tokio::test(start_paused = true)]
 async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_once() {
-    // (pacing variables, throttled calls, expected rate, expected throttled attempts)
-    let cases: [(&[(&str, &str)], bool, Option<f64>, u64); 3] = [
+    // (pacing variables, throttled calls, expected rate range, expected throttled attempts)
+    let cases: [(&[(&str, &str)], bool, Option<(f64, f64)>, u64); 3] = [
         (&[], true, None, 0),
         (
             &[
@@ -326,14 +326,17 @@ async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_
             .iter()
             .filter(|d| d.get("PacingRate").is_some())
             .collect();
-        let Some(rate) = rate else {
+        let Some((least, most)) = rate else {
             assert!(with_rate.is_empty(), "{documents:?}");
             continue;
         };
         assert_eq!(with_rate.len(), 1, "once per invocation: {documents:?}");
         let document = with_rate[0];
         let reported = document["PacingRate"].as_f64().unwrap();
-        assert!((reported - rate).abs() < 0.05, "{reported} for {rate}");
+        assert!(
+            (least - 1e-9..=most).contains(&reported),
+            "{reported} outside {least}..={most}"
+        );
         assert_eq!(document["ThrottledAttempts"], throttled_attempts);
         // Four calls (one tried again when throttled) spaced at the rate: they waited.
         assert!(document["PacingWait"].as_f64().unwrap() > 0.0, "{document}");
