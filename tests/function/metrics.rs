@@ -300,14 +300,15 @@ async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_
                 ("CONNECT_PACING", "fixed"),
             ],
             false,
-            Some(4.0),
+            Some((4.0, 4.0)),
             0,
         ),
-        // Adaptive, a new instance: half the ceiling, cut by the throttle of its first call.
+        // Adaptive, a new instance: half the ceiling, cut by 35 % by the throttle of its first
+        // call, and climbing back since.
         (
             &[("CONNECT_MAX_REQUESTS_PER_SECOND", "4")],
             true,
-            Some(2.0 * 0.65),
+            Some((2.0 * 0.65, 2.0)),
             1,
         ),
     ];
