@@ -231,7 +231,9 @@ mod tests {
 
     #[test]
     fn the_rate_is_the_fleet_ceiling_of_adaptive_pacing_unless_pacing_is_fixed() {
-        let cases: &[(&[(&str, &str)], Result<Pacing, &str>)] = &[
+        /// (variables, the pacing or the variable named in the error)
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<Pacing, &'a str>);
+        let cases: &[Case] = &[
             (&[], Ok(Pacing::Off)),
             (
                 &[("CONNECT_MAX_REQUESTS_PER_SECOND", "2")],

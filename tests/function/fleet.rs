@@ -127,10 +127,7 @@ async fn run(n: usize, scenario: &Scenario) -> Shares {
     let drivers = instances
         .iter_mut()
         .enumerate()
-        .map(|(i, ((process, api), busy))| {
-            let mut next = events(n, i, *busy);
-            keep_busy(process, api, until, move || next())
-        });
+        .map(|(i, ((process, api), busy))| keep_busy(process, api, until, events(n, i, *busy)));
     let halving = async {
         if let Some(at) = scenario.halves_at {
             tokio::time::sleep_until(start + at).await;

@@ -291,8 +291,14 @@ async fn a_failed_eventbridge_or_direct_invocation_still_publishes_its_metrics()
 
 #[tokio::test(start_paused = true)]
 async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_once() {
-    // (pacing variables, throttled calls, expected rate range, expected throttled attempts)
-    let cases: [(&[(&str, &str)], bool, Option<(f64, f64)>, u64); 3] = [
+    /// (pacing variables, throttled calls, expected rate range, expected throttled attempts)
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        bool,
+        Option<(f64, f64)>,
+        u64,
+    );
+    let cases: [Case; 3] = [
         (&[], true, None, 0),
         (
             &[

@@ -190,12 +190,13 @@ async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() 
 async fn a_paced_instance_tries_a_throttled_request_again_in_a_later_slot_and_an_unpaced_one_does_not()
  {
     let number = "+14255070000";
-    let paced = [("CONNECT_MAX_REQUESTS_PER_SECOND", "10")];
-    // (pacing, throttled calls, Connect calls, the record failed)
-    let cases: [(&[(&str, &str)], Script, usize, bool); 4] = [
-        (&paced, Script::Nth(1, throttled()), 2, false),
-        (&paced, Script::Nth(3, throttled()), 1, false),
-        (&paced, Script::Always(throttled()), 3, true),
+    const PACED: &[(&str, &str)] = &[("CONNECT_MAX_REQUESTS_PER_SECOND", "10")];
+    /// (pacing, throttled calls, Connect calls, the record failed)
+    type Case = (&'static [(&'static str, &'static str)], Script, usize, bool);
+    let cases: [Case; 4] = [
+        (PACED, Script::Nth(1, throttled()), 2, false),
+        (PACED, Script::Nth(3, throttled()), 1, false),
+        (PACED, Script::Always(throttled()), 3, true),
         (&[], Script::Nth(1, throttled()), 1, true),
     ];
     for (pacing, script, calls, failed) in cases {
