@@ -490,8 +490,8 @@ async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_le
             });
         }
     }
-    // Several instances at once, as Lambda scales an SQS consumer: each paced at its share of a
-    // rate a little above Connect's, so that throttling happens now and then.
+    // Several instances at once, as Lambda scales an SQS consumer: each paced adaptively under a
+    // ceiling of 100/s, together above Connect's 350/s at first, so that throttling happens.
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
         let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("100")));

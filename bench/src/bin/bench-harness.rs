@@ -683,8 +683,8 @@ async fn batch_latency(bench: &mut Bench) -> Result<Vec<Row>, String> {
     ])
 }
 
-/// Figure 5: 200 records in batches of 10 against Connect's rate limit (20/s, burst 5), the function
-/// pacing itself at 20/s; the floor does not pace.
+/// Figure 5: 200 records in batches of 10 against Connect's rate limit (20/s, burst 5), a new
+/// function instance pacing itself with the quota, 20/s, as its ceiling; the floor does not pace.
 async fn quota(bench: &mut Bench) -> Result<Vec<Row>, String> {
     let config = SimulatorConfig {
         rate_limit: Some(RateLimit {
@@ -729,7 +729,9 @@ async fn quota(bench: &mut Bench) -> Result<Vec<Row>, String> {
             format!("{:.2}/s ({:.1}% of 20/s; {} started)", rate[0], rate[0] / 0.2, started[0]),
         )
         .floor(format!("{:.2}/s unpaced ({} started)", rate[1], started[1]))
-        .target("≥ 19/s (95%)", rate[0] >= 19.0),
+        // A new instance starts at half the ceiling and reaches it within two seconds (adaptive
+        // pacing's start), about 5 % of this 10-second run: the 90 % is the target.
+        .target("≥ 18/s (90%)", rate[0] >= 18.0),
         Row::new("… ThrottlingException answers in Connect's journal", throttled[0].to_string())
             .floor(format!("{} (unpaced)", throttled[1]))
             .target("0", throttled[0] == 0),
