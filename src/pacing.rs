@@ -116,10 +116,12 @@ impl Pacer {
         slots.next = now + interval;
     }
 
-    /// Sends nothing until `until`: Connect reported a quota reached.
+    /// Sends nothing until `until`: Connect reported a quota reached. Callers already waiting
+    /// for a slot are refused too.
     pub fn pause(&self, until: Instant) {
         let mut slots = self.state.lock().expect("pacer lock");
         slots.paused_until = Some(slots.paused_until.map_or(until, |u| u.max(until)));
+        slots.generation += 1;
     }
 
     /// The current rate in requests per second, `None` without pacing.
@@ -292,6 +294,19 @@ mod tests {
         assert_eq!(pacer.acquire(far()).await, Err(NoSlot::Paused));
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(pacer.acquire(far()).await, Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_refuses_the_callers_already_waiting_for_a_slot() {
+        let pacer = std::sync::Arc::new(Pacer::new(Pacing::Fixed { rate: 1.0 }));
+        pacer.acquire(far()).await.unwrap();
+        let waiter = tokio::spawn({
+            let pacer = std::sync::Arc::clone(&pacer);
+            async move { pacer.acquire(far()).await }
+        });
+        tokio::task::yield_now().await;
+        pacer.pause(Instant::now() + Duration::from_secs(60));
+        assert_eq!(waiter.await.unwrap(), Err(NoSlot::Paused));
     }
 
     #[tokio::test(start_paused = true)]
