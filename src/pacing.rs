@@ -41,7 +41,7 @@ struct Slots {
     rate: Option<AdaptiveRate>,
     /// The earliest moment the next slot may be given.
     next: Instant,
-    /// Bumped by every cut: a slot promised at the old rate is taken again at the new one.
+    /// Bumped by every cut and pause: a slot promised before is taken again (or refused).
     generation: u64,
     /// The last cut, and throttles of attempts sent before it are not cut for again.
     last_cut: Option<Instant>,
