@@ -8,6 +8,7 @@ use crate::domain::Defaults;
 use crate::domain::{
     Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
 };
+use crate::pacing::Pacing;
 use crate::policy::{SendWindow, WindowPolicy};
 
 /// A variable that is set to a value the function cannot use.
@@ -25,8 +26,9 @@ pub struct Config {
     pub defaults: Defaults,
     /// Most Connect calls in flight at once within one invocation.
     pub max_in_flight: NonZeroUsize,
-    /// Client-side pacing of Connect calls from this instance; `None` = no pacing.
-    pub max_requests_per_second: Option<f64>,
+    /// Client-side pacing of Connect calls: `CONNECT_MAX_REQUESTS_PER_SECOND` (the account's
+    /// quota, every instance's ceiling) and `CONNECT_PACING` (`adaptive` or `fixed`).
+    pub pacing: Pacing,
     /// CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
     /// How Connect calls are bounded in time; see [`SendTimeouts`].
@@ -37,7 +39,15 @@ pub struct Config {
     pub send_window: Option<WindowPolicy>,
     /// The queue deferred requests of non-SQS triggers are handed to (`REQUEST_QUEUE_URL`).
     pub request_queue_url: Option<String>,
+    /// How long the instance sends nothing after Connect reports a quota reached:
+    /// [`QUOTA_PAUSE`]; not read from the environment.
+    pub quota_pause: Duration,
 }
+
+/// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
+/// for this long, in any invocation: the chat quota frees up as chats end, over minutes. Also the
+/// `Retry-After` an HTTP caller gets.
+pub const QUOTA_PAUSE: Duration = Duration::from_secs(60);
 
 /// Time bounds of a Connect call, chosen so that no call outlives the invocation and that a
 /// short invocation (Lambda's default 3 s timeout) still sends: a call is capped by the time
@@ -150,6 +160,23 @@ impl Config {
                 parse("CONNECT_MAX_REQUESTS_PER_SECOND", rate)
             })
             .transpose()?;
+        let pacing = match (get("CONNECT_PACING").as_deref(), max_requests_per_second) {
+            (None | Some("adaptive"), Some(ceiling)) => Pacing::Adaptive { ceiling },
+            (Some("fixed"), Some(rate)) => Pacing::Fixed { rate },
+            (None, None) => Pacing::Off,
+            (Some("adaptive" | "fixed"), None) => {
+                return Err(ConfigError {
+                    variable: "CONNECT_PACING",
+                    problem: "needs CONNECT_MAX_REQUESTS_PER_SECOND (the account's quota)".into(),
+                });
+            }
+            (Some(other), _) => {
+                return Err(ConfigError {
+                    variable: "CONNECT_PACING",
+                    problem: format!("must be adaptive or fixed, found {other:?}"),
+                });
+            }
+        };
         let metrics_namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| "OutboundChat".into());
         if metrics_namespace.len() > 255 {
             return Err(ConfigError {
@@ -169,12 +196,13 @@ impl Config {
         Ok(Self {
             defaults,
             max_in_flight,
-            max_requests_per_second,
+            pacing,
             metrics_namespace,
             timeouts: SendTimeouts::default(),
             default_category,
             send_window: send_window(&get, default_category)?,
             request_queue_url,
+            quota_pause: QUOTA_PAUSE,
         })
     }
 }
@@ -255,7 +283,7 @@ mod tests {
     fn nothing_configured_gives_the_documented_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.max_in_flight.get(), 10);
-        assert_eq!(c.max_requests_per_second, None);
+        assert_eq!(c.pacing, Pacing::Off);
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
         assert!(c.send_window.is_none());
@@ -352,13 +380,53 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_is_the_fleet_ceiling_of_adaptive_pacing_unless_pacing_is_fixed() {
+        /// (variables, the pacing or the variable named in the error)
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<Pacing, &'a str>);
+        let cases: &[Case] = &[
+            (&[], Ok(Pacing::Off)),
+            (
+                &[("CONNECT_MAX_REQUESTS_PER_SECOND", "2")],
+                Ok(Pacing::Adaptive { ceiling: 2.0 }),
+            ),
+            (
+                &[
+                    ("CONNECT_MAX_REQUESTS_PER_SECOND", "20"),
+                    ("CONNECT_PACING", "adaptive"),
+                ],
+                Ok(Pacing::Adaptive { ceiling: 20.0 }),
+            ),
+            (
+                &[
+                    ("CONNECT_MAX_REQUESTS_PER_SECOND", "0.5"),
+                    ("CONNECT_PACING", "fixed"),
+                ],
+                Ok(Pacing::Fixed { rate: 0.5 }),
+            ),
+            (&[("CONNECT_PACING", "fixed")], Err("CONNECT_PACING")),
+            (&[("CONNECT_PACING", "adaptive")], Err("CONNECT_PACING")),
+            (
+                &[
+                    ("CONNECT_MAX_REQUESTS_PER_SECOND", "2"),
+                    ("CONNECT_PACING", "Fixed"),
+                ],
+                Err("CONNECT_PACING"),
+            ),
+        ];
+        for (vars, expected) in cases {
+            let got = config(vars).map(|c| c.pacing).map_err(|e| e.variable);
+            assert_eq!(&got, expected, "{vars:?}");
+        }
+    }
+
+    #[test]
     fn an_empty_variable_counts_as_unset() {
         let c = config(&[
             ("CONNECT_MAX_REQUESTS_PER_SECOND", ""),
             ("CONNECT_INSTANCE_ID", " "),
         ])
         .unwrap();
-        assert_eq!(c.max_requests_per_second, None);
+        assert_eq!(c.pacing, Pacing::Off);
         assert!(c.defaults.instance_id.is_none());
     }
 }

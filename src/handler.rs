@@ -139,6 +139,7 @@ impl<C: ContactStarter> Function<C> {
                 to_value(answer.into_function_url())
             }
         };
+        invocation.note_pacing_rate(self.sender.pacing_rate());
         telemetry::finish_invocation(&invocation, &self.metrics_namespace);
         answer
     }

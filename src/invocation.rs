@@ -66,6 +66,25 @@ impl Invocation {
             .add(channel, outcome, latency);
     }
 
+    /// Counts an attempt that Connect throttled and that is tried again in a later slot.
+    pub fn count_throttled_attempt(&self) {
+        self.tally
+            .lock()
+            .expect("tally lock")
+            .pacing
+            .throttled_attempts += 1;
+    }
+
+    /// Adds a wait for a pacing slot.
+    pub fn count_pacing_wait(&self, waited: Duration) {
+        self.tally.lock().expect("tally lock").pacing.wait += waited;
+    }
+
+    /// Notes the instance's pacing rate as the invocation ends.
+    pub fn note_pacing_rate(&self, rate: Option<f64>) {
+        self.tally.lock().expect("tally lock").pacing.rate = rate;
+    }
+
     /// The counts so far, to read.
     pub fn tally(&self) -> MutexGuard<'_, Tally> {
         self.tally.lock().expect("tally lock")
@@ -76,6 +95,19 @@ impl Invocation {
 #[derive(Debug, Default)]
 pub struct Tally {
     per_channel: BTreeMap<Option<Channel>, ChannelTally>,
+    /// How the instance's pacing held the invocation back, over every channel.
+    pub pacing: PacingTally,
+}
+
+/// The pacing of one invocation: what an operator sees when the fleet is held by the quota.
+#[derive(Debug, Default)]
+pub struct PacingTally {
+    /// The instance's rate (requests per second) as the invocation ended; `None` unpaced.
+    pub rate: Option<f64>,
+    /// Time the invocation's requests waited for pacing slots, summed.
+    pub wait: Duration,
+    /// Attempts Connect throttled, including those tried again in a later slot.
+    pub throttled_attempts: u32,
 }
 
 /// The counts of one channel.

@@ -45,7 +45,7 @@ mod telemetry;
 mod triggers;
 mod wire;
 
-pub use config::{Config, ConfigError, SendTimeouts};
+pub use config::{Config, ConfigError, QUOTA_PAUSE, SendTimeouts};
 pub use connect::client_settings::ClientSettings;
 pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
@@ -54,9 +54,11 @@ pub use domain::{
 };
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
+pub use pacing::Pacing;
 pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
 pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
 pub use queue::{QueueError, RequestQueue};
+pub use send::THROTTLED_ATTEMPTS;
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {

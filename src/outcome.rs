@@ -5,6 +5,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
+use crate::config::QUOTA_PAUSE;
 use crate::connect::{ContactId, StartError};
 use crate::deferral::DeferralFailed;
 use crate::domain::{Reason, ValidationError};
@@ -51,7 +52,9 @@ pub enum NotSent {
     DeadlineNear,
     #[error("not sent: Connect throttled an earlier request of this invocation")]
     ThrottledEarlier,
-    #[error("not sent: Connect's quota was reached by an earlier request of this invocation")]
+    #[error(
+        "not sent: Connect's quota was reached by an earlier request, and this instance pauses its sends"
+    )]
     QuotaReachedEarlier,
     #[error("not sent: an earlier record of the same FIFO message group failed")]
     EarlierInGroupFailed,
@@ -164,7 +167,9 @@ impl Failure {
     pub fn retry_after_seconds(&self) -> Option<u32> {
         match self {
             Self::Connect(StartError::QuotaExceeded { .. })
-            | Self::NotSent(NotSent::QuotaReachedEarlier) => Some(60),
+            | Self::NotSent(NotSent::QuotaReachedEarlier) => {
+                Some(u32::try_from(QUOTA_PAUSE.as_secs()).unwrap_or(u32::MAX))
+            }
             Self::NotDeferred(DeferralFailed::NoQueue { wait_seconds, .. }) => Some(*wait_seconds),
             _ => match self.http_status() {
                 429 => Some(1),

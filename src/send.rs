@@ -8,22 +8,27 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::config::{Config, SendTimeouts};
-use crate::connect::{ContactStarter, StartError};
+use crate::connect::{ContactId, ContactStarter, StartError};
 use crate::deferral::{DeferralFailed, Deferrer, Route};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
-use crate::pacing::Pacer;
+use crate::pacing::{NoSlot, Pacer, Pacing};
 use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
 use crate::queue::RequestQueue;
 use crate::telemetry;
+
+/// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
+/// throttle; the function does, each attempt in a slot of the (then lowered) pacing rate.
+pub const THROTTLED_ATTEMPTS: u32 = 3;
 
 /// Long-lived across invocations: the Connect port, the instance's pacer, the send window with
 /// its clock and queue, and the settings.
 pub struct Sender<C> {
     connect: C,
-    pacer: Option<Pacer>,
+    pacer: Pacer,
     timeouts: SendTimeouts,
+    quota_pause: Duration,
     max_in_flight: usize,
     window: Option<WindowPolicy>,
     clock: Arc<dyn Clock>,
@@ -35,12 +40,9 @@ impl<C: ContactStarter> Sender<C> {
     pub fn new(connect: C, config: &Config) -> Self {
         Self {
             connect,
-            // Burst 1: calls are spread evenly, which keeps many instances together under
-            // the account's shared rate better than bursts would.
-            pacer: config
-                .max_requests_per_second
-                .map(|rate| Pacer::new(rate, 1)),
+            pacer: Pacer::new(config.pacing),
             timeouts: config.timeouts,
+            quota_pause: config.quota_pause,
             max_in_flight: config.max_in_flight.get(),
             window: config.send_window.clone(),
             clock: Arc::new(SystemClock),
@@ -157,7 +159,7 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
-    /// was called: the call alone, not the wait for a slot or for pacing.
+    /// was called: the last attempt alone, not the wait for a slot or for pacing.
     async fn send(
         &self,
         invocation: &Invocation,
@@ -170,9 +172,6 @@ impl<C: ContactStarter> Sender<C> {
         let Some(_slot) = invocation.slot().await else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         };
-        if let Some(reason) = invocation.halted() {
-            return failed(Failure::NotSent(reason));
-        }
         // The last moment a call may start and still get its shortest time before the answer.
         let Some(latest_start) = invocation
             .deadline()
@@ -180,48 +179,106 @@ impl<C: ContactStarter> Sender<C> {
         else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         };
+        let mut attempt = 1;
+        loop {
+            if let Err(reason) = self.paced_start(invocation, chat, latest_start).await {
+                return failed(reason);
+            }
+            let sent = Instant::now();
+            let result = self.call(invocation, chat).await;
+            let latency = Some(sent.elapsed());
+            match result {
+                Ok(contact_id) => return (Outcome::Started(contact_id), latency),
+                Err(StartError::Throttled { .. })
+                    if attempt < THROTTLED_ATTEMPTS && self.pacer.pacing() != Pacing::Off =>
+                {
+                    self.pacer.throttled(sent);
+                    invocation.count_throttled_attempt();
+                    attempt += 1;
+                }
+                Err(err) => {
+                    self.stop_after(invocation, &err, sent);
+                    return (Outcome::Failed(Failure::Connect(err)), latency);
+                }
+            }
+        }
+    }
+
+    /// Waits for the moment to call: the invocation not halted, a pacing slot before the latest
+    /// start, the request not expired meanwhile.
+    async fn paced_start(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        latest_start: Instant,
+    ) -> Result<(), Failure> {
+        if let Some(reason) = invocation.halted() {
+            return Err(Failure::NotSent(reason));
+        }
         if Instant::now() > latest_start {
-            return failed(Failure::NotSent(NotSent::DeadlineNear));
+            return Err(Failure::NotSent(NotSent::DeadlineNear));
         }
-        if let Some(pacer) = &self.pacer {
-            if pacer.acquire(latest_start).await.is_err() {
-                return failed(Failure::NotSent(NotSent::DeadlineNear));
-            }
-            // The wait for a slot may have crossed the expiry or another request's throttle.
-            if let Some(reason) = invocation.halted() {
-                return failed(Failure::NotSent(reason));
-            }
-            if chat.is_expired_at(SystemTime::from(self.clock.now())) {
-                return failed(Failure::Expired);
+        let waiting = Instant::now();
+        let slot = self.pacer.acquire(latest_start).await;
+        invocation.count_pacing_wait(waiting.elapsed());
+        match slot {
+            Ok(()) => {}
+            Err(NoSlot::TooLate) => return Err(Failure::NotSent(NotSent::DeadlineNear)),
+            Err(NoSlot::Paused) => {
+                invocation.halt(NotSent::QuotaReachedEarlier);
+                return Err(Failure::NotSent(NotSent::QuotaReachedEarlier));
             }
         }
-        // The operation's time, or what is left before the answer reserve if that comes first.
-        let called = Instant::now();
-        let budget = self
-            .timeouts
-            .call_budget(invocation.deadline().saturating_duration_since(called));
-        let result = match tokio::time::timeout(budget, self.connect.start_contact(chat)).await {
+        // The wait for a slot may have crossed the expiry or another request's throttle.
+        if let Some(reason) = invocation.halted() {
+            return Err(Failure::NotSent(reason));
+        }
+        if chat.is_expired_at(SystemTime::from(self.clock.now())) {
+            return Err(Failure::Expired);
+        }
+        Ok(())
+    }
+
+    /// One call to Connect, within the operation's time or what is left before the answer
+    /// reserve if that comes first.
+    async fn call(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+    ) -> Result<ContactId, StartError> {
+        let budget = self.timeouts.call_budget(
+            invocation
+                .deadline()
+                .saturating_duration_since(Instant::now()),
+        );
+        match tokio::time::timeout(budget, self.connect.start_contact(chat)).await {
             Ok(result) => result,
             Err(_) => Err(StartError::Transient {
                 message: "the call to Connect did not finish within its time budget".into(),
             }),
-        };
-        match result {
-            Ok(contact_id) => (Outcome::Started(contact_id), Some(called.elapsed())),
-            Err(err) => {
-                match err {
-                    StartError::Throttled { .. } => invocation.halt(NotSent::ThrottledEarlier),
-                    StartError::QuotaExceeded { .. } => {
-                        invocation.halt(NotSent::QuotaReachedEarlier)
-                    }
-                    _ => {}
-                }
-                (
-                    Outcome::Failed(Failure::Connect(err)),
-                    Some(called.elapsed()),
-                )
-            }
         }
+    }
+
+    /// What a final throttle or a reached quota stops: the invocation's later sends, and for a
+    /// quota every invocation of this instance for the quota pause (`QUOTA_PAUSE` by default).
+    fn stop_after(&self, invocation: &Invocation, err: &StartError, sent: Instant) {
+        match err {
+            StartError::Throttled { .. } => {
+                self.pacer.throttled(sent);
+                invocation.count_throttled_attempt();
+                invocation.halt(NotSent::ThrottledEarlier);
+            }
+            StartError::QuotaExceeded { .. } => {
+                self.pacer.pause(Instant::now() + self.quota_pause);
+                invocation.halt(NotSent::QuotaReachedEarlier);
+            }
+            _ => {}
+        }
+    }
+
+    /// The instance's pacing rate now, for the invocation's metrics.
+    pub fn pacing_rate(&self) -> Option<f64> {
+        self.pacer.rate()
     }
 }
 

@@ -21,10 +21,20 @@ impl SqsEvents {
         Self::default()
     }
 
+    /// Hands out ids from `first` on: generators with far apart starts never share an id.
+    pub fn starting_at(first: u64) -> Self {
+        Self { next: first }
+    }
+
     /// An SQS standard-queue event of `records` records.
     pub fn batch(&mut self, records: usize) -> Bytes {
+        Bytes::from(serde_json::to_vec(&self.batch_json(records)).expect("JSON"))
+    }
+
+    /// The same, as JSON.
+    pub fn batch_json(&mut self, records: usize) -> Value {
         let records: Vec<Value> = (0..records).map(|_| self.record()).collect();
-        Bytes::from(serde_json::to_vec(&json!({ "Records": records })).expect("JSON"))
+        json!({ "Records": records })
     }
 
     fn record(&mut self) -> Value {

@@ -102,17 +102,30 @@ impl TokenBucket {
 
     /// Takes one token if there is one; `false` means throttle.
     pub(crate) fn try_take(&mut self, now: Instant) -> bool {
-        let elapsed = now
-            .saturating_duration_since(self.last_refill)
-            .as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
-        self.last_refill = now;
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
         } else {
             false
         }
+    }
+
+    /// Changes the rate and size from `now` on, as a quota change does: the tokens earned at
+    /// the old rate until now are kept, up to the new size.
+    pub(crate) fn set_limit(&mut self, limit: RateLimit, now: Instant) {
+        self.refill(now);
+        self.capacity = f64::from(limit.burst);
+        self.per_second = limit.per_second;
+        self.tokens = self.tokens.min(self.capacity);
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now
+            .saturating_duration_since(self.last_refill)
+            .as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        self.last_refill = now;
     }
 }
 
@@ -141,6 +154,25 @@ mod tests {
         tokio::time::advance(Duration::from_secs(60)).await;
         let taken = (0..10).filter(|_| bucket.try_take(Instant::now())).count();
         assert_eq!(taken, 3, "a long pause refills only up to the burst");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_changed_limit_refills_at_the_new_rate_from_the_change_on() {
+        let limit = |per_second| RateLimit {
+            per_second,
+            burst: 1,
+        };
+        let mut bucket = TokenBucket::new(limit(20.0), Instant::now());
+        assert!(bucket.try_take(Instant::now()));
+        bucket.set_limit(limit(10.0), Instant::now());
+        // At 10/s the next token takes 100 ms, not the 50 ms of the old rate.
+        tokio::time::advance(Duration::from_millis(60)).await;
+        assert!(!bucket.try_take(Instant::now()));
+        tokio::time::advance(Duration::from_millis(41)).await;
+        assert!(bucket.try_take(Instant::now()));
+        bucket.set_limit(limit(20.0), Instant::now());
+        tokio::time::advance(Duration::from_millis(51)).await;
+        assert!(bucket.try_take(Instant::now()));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub(crate) struct State {
     pub(crate) journal: Journal,
     pub(crate) contacts: ContactBook,
     pub(crate) script: VecDeque<ScriptedReply>,
-    bucket: Option<TokenBucket>,
+    pub(crate) bucket: Option<TokenBucket>,
     dice: FaultDice,
     contact_ids: SplitMix64,
     request_ids: SplitMix64,

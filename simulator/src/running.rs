@@ -8,9 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::SimulatorConfig;
+use crate::config::{RateLimit, SimulatorConfig};
 use crate::contacts::StartedContact;
-use crate::faults::ScriptedReply;
+use crate::faults::{ScriptedReply, TokenBucket};
 use crate::handler::Shared;
 use crate::journal::{JournalEntry, Summary};
 use crate::server;
@@ -94,6 +94,21 @@ impl RunningSimulator {
     /// queued. Throttled requests do not consume them.
     pub fn script(&self, replies: Vec<ScriptedReply>) {
         self.shared.state().script.extend(replies);
+    }
+
+    /// Changes the API rate limit from now on, as a quota change in the account does (`None`
+    /// lifts it). Tokens earned at the old rate are kept, up to the new burst.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        let now = tokio::time::Instant::now();
+        let mut state = self.shared.state();
+        state.bucket = match (state.bucket.take(), limit) {
+            (Some(mut bucket), Some(limit)) => {
+                bucket.set_limit(limit, now);
+                Some(bucket)
+            }
+            (None, Some(limit)) => Some(TokenBucket::new(limit, now)),
+            (_, None) => None,
+        };
     }
 
     /// Ends every active chat, freeing room under `max_active_chats`.

@@ -252,6 +252,32 @@ async fn the_token_bucket_refills_at_its_rate() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_changed_at_run_time_applies_to_the_next_requests() {
+    let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let status = || async {
+        start_chat(sim.local_addr(), &valid_request())
+            .await
+            .response()
+            .status
+    };
+    // (the limit set, the statuses of the next three requests)
+    let limit = |per_second, burst| Some(RateLimit { per_second, burst });
+    let cases = [
+        (limit(0.001, 2), [200, 200, 429]),
+        (None, [200, 200, 200]),
+        (limit(0.001, 1), [200, 429, 429]),
+    ];
+    for (rate_limit, expected) in cases {
+        sim.set_rate_limit(rate_limit);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(status().await);
+        }
+        assert_eq!(got, expected, "{rate_limit:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_active_chat_cap_answers_limit_exceeded_until_chats_end() {
     let config = SimulatorConfig {
         max_active_chats: Some(2),

@@ -87,7 +87,12 @@ impl SdkContactStarter {
     }
 }
 
-/// Stops the SDK from retrying `LimitExceededException` and `ServiceQuotaExceededException`.
+/// Stops the SDK from retrying `LimitExceededException` and `ServiceQuotaExceededException`,
+/// and throttles (`ThrottlingException`, `TooManyRequestsException`).
+///
+/// A throttle is the function's to retry: it lowers the instance's pacing rate and tries again
+/// in a slot of the lowered rate (`send.rs`), so that every attempt Connect sees is paced. The
+/// SDK's own retry would come after a jittered backoff, outside the pacing.
 ///
 /// The SDK's standard (and adaptive) mode counts it among the throttling errors and retries it
 /// with a backoff of at most a few seconds. For `StartOutboundChatContact` it means the
@@ -106,7 +111,7 @@ impl ClassifyRetry for QuotaIsNotRetried {
             .and_then(|err| err.as_operation_error())
             .and_then(|err| err.downcast_ref::<ApiError>())
             .and_then(ProvideErrorMetadata::code)
-            .is_some_and(is_quota_code);
+            .is_some_and(|code| is_quota_code(code) || is_throttling_code(code));
         if quota {
             // Forbidden wins over every other classifier's verdict, whatever their order.
             RetryAction::RetryForbidden
@@ -297,6 +302,11 @@ fn classify_code(code: Option<&str>, status: u16, message: String) -> StartError
             },
         },
     }
+}
+
+/// The API rate: retried by the function through its pacer, not by the SDK.
+fn is_throttling_code(code: &str) -> bool {
+    matches!(code, "ThrottlingException" | "TooManyRequestsException")
 }
 
 /// A quota, not a rate: it drains over minutes, so it is never retried in a tight loop.

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use crate::domain::Channel;
-use crate::invocation::Tally;
+use crate::invocation::{PacingTally, Tally};
 use crate::log_output;
 
 /// EMF refuses a metric whose value array holds more than 100 values.
@@ -64,6 +64,7 @@ pub fn metric_documents(
         Value::Object(doc)
     };
     let mut documents = Vec::new();
+    let all = tally;
     for (channel, tally) in tally.channels() {
         let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
         let mut values = vec![
@@ -79,6 +80,9 @@ pub fn metric_documents(
                 .iter()
                 .map(|(code, n)| count(&format!("Failures.{code}"), *n)),
         );
+        if documents.is_empty() {
+            values.extend(pacing_values(&all.pacing));
+        }
         let mut latencies = tally.latencies_ms.chunks(MAX_VALUES_PER_METRIC);
         let latency = |chunk: &[f64]| ("ConnectLatency".to_owned(), "Milliseconds", json!(chunk));
         values.extend(latencies.next().map(latency));
@@ -86,6 +90,27 @@ pub fn metric_documents(
         documents.extend(latencies.map(|chunk| document(channel, vec![latency(chunk)])));
     }
     documents
+}
+
+/// The pacing figures of a paced instance, once per invocation (in its first document): the
+/// instance's rate, the time its requests waited for slots, and the attempts Connect throttled.
+fn pacing_values(pacing: &PacingTally) -> Vec<(String, &'static str, Value)> {
+    let Some(rate) = pacing.rate else {
+        return Vec::new();
+    };
+    vec![
+        ("PacingRate".to_owned(), "Count/Second", json!(rate)),
+        (
+            "PacingWait".to_owned(),
+            "Milliseconds",
+            json!(pacing.wait.as_secs_f64() * 1000.0),
+        ),
+        (
+            "ThrottledAttempts".to_owned(),
+            "Count",
+            json!(pacing.throttled_attempts),
+        ),
+    ]
 }
 
 tokio::task_local! {

@@ -19,7 +19,9 @@ use crate::reliability::{STANDARD_QUEUE, destination, sms_body, sqs_record, stan
 /// gets at least 400 ms), and calls still running are cut 100 ms before it ends.
 fn one_second_budget(max_in_flight: &str, rate: Option<&str>) -> Config {
     let mut vars = vec![("MAX_IN_FLIGHT", max_in_flight)];
+    // A fixed rate: these tests are about the deadline, not about how the rate adapts.
     vars.extend(rate.map(|r| ("CONNECT_MAX_REQUESTS_PER_SECOND", r)));
+    vars.extend(rate.map(|_| ("CONNECT_PACING", "fixed")));
     Config {
         timeouts: SendTimeouts {
             connect: Duration::from_millis(100),

@@ -4,6 +4,7 @@
 mod binary;
 mod deadline;
 mod e2e;
+mod fleet;
 mod helpers;
 mod http;
 mod invoke;

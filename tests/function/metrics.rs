@@ -64,7 +64,8 @@ fn metric_values(document: &Value, namespace: &str, trigger: &str) -> BTreeMap<S
         .map(|metric| {
             let name = metric["Name"].as_str().expect("a metric Name");
             assert!(
-                ["Count", "Milliseconds"].contains(&metric["Unit"].as_str().unwrap()),
+                ["Count", "Milliseconds", "Count/Second"]
+                    .contains(&metric["Unit"].as_str().unwrap()),
                 "{document}"
             );
             let value = &document[name];
@@ -288,6 +289,67 @@ async fn a_failed_eventbridge_or_direct_invocation_still_publishes_its_metrics()
         assert!(answer.is_err());
         let channels = by_channel(&documents, "OutboundChat", trigger);
         assert_eq!(counts(&channels[channel])[reason], 1, "{trigger}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_instance_reports_its_rate_its_waits_and_its_throttled_attempts_once() {
+    /// (pacing variables, throttled calls, expected rate range, expected throttled attempts)
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        bool,
+        Option<(f64, f64)>,
+        u64,
+    );
+    let cases: [Case; 3] = [
+        (&[], true, None, 0),
+        (
+            &[
+                ("CONNECT_MAX_REQUESTS_PER_SECOND", "4"),
+                ("CONNECT_PACING", "fixed"),
+            ],
+            false,
+            Some((4.0, 4.0)),
+            0,
+        ),
+        // Adaptive, a new instance: half the ceiling, cut by 35 % by the throttle of its first
+        // call, and climbing back since.
+        (
+            &[("CONNECT_MAX_REQUESTS_PER_SECOND", "4")],
+            true,
+            Some((2.0 * 0.65, 2.0)),
+            1,
+        ),
+    ];
+    for (pacing, throttle_once, rate, throttled_attempts) in cases {
+        let mut vars = vec![("MAX_IN_FLIGHT", "1")];
+        vars.extend_from_slice(pacing);
+        let function = TestFunction::new(FakeConnect::default(), &config_with(&vars));
+        if throttle_once {
+            function
+                .connect()
+                .script("+14255550100", Script::Nth(1, throttled()));
+        }
+        let (_, documents) =
+            invoke_with_metrics(&function, sample_event("sqs-mixed-batch.json")).await;
+        let with_rate: Vec<&Value> = documents
+            .iter()
+            .filter(|d| d.get("PacingRate").is_some())
+            .collect();
+        let Some((least, most)) = rate else {
+            assert!(with_rate.is_empty(), "{documents:?}");
+            continue;
+        };
+        assert_eq!(with_rate.len(), 1, "once per invocation: {documents:?}");
+        let document = with_rate[0];
+        let reported = document["PacingRate"].as_f64().unwrap();
+        assert!(
+            (least - 1e-9..=most).contains(&reported),
+            "{reported} outside {least}..={most}"
+        );
+        assert_eq!(document["ThrottledAttempts"], throttled_attempts);
+        // Four calls (one tried again when throttled) spaced at the rate: they waited.
+        assert!(document["PacingWait"].as_f64().unwrap() > 0.0, "{document}");
     }
 }
 

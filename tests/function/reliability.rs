@@ -186,6 +186,37 @@ async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() 
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_paced_instance_tries_a_throttled_request_again_in_a_later_slot_and_an_unpaced_one_does_not()
+ {
+    let number = "+14255070000";
+    const PACED: &[(&str, &str)] = &[("CONNECT_MAX_REQUESTS_PER_SECOND", "10")];
+    /// (pacing, throttled calls, Connect calls, the record failed)
+    type Case = (&'static [(&'static str, &'static str)], Script, usize, bool);
+    let cases: [Case; 4] = [
+        (PACED, Script::Nth(1, throttled()), 2, false),
+        (PACED, Script::Nth(3, throttled()), 1, false),
+        (PACED, Script::Always(throttled()), 3, true),
+        (&[], Script::Nth(1, throttled()), 1, true),
+    ];
+    for (pacing, script, calls, failed) in cases {
+        let function = TestFunction::new(FakeConnect::default(), &config_with(pacing));
+        function.connect().script(number, script.clone());
+        let answer = handle(&function, standard_batch(1, |_| number.to_owned())).await;
+        assert_eq!(
+            function.connect().calls().len(),
+            calls,
+            "{pacing:?} {script:?}"
+        );
+        assert_eq!(
+            !failed_ids(&answer).is_empty(),
+            failed,
+            "{pacing:?} {script:?}"
+        );
+    }
+    assert_eq!(outbound_chat::THROTTLED_ATTEMPTS, 3);
+}
+
 /// Connect's own limit for these tests: 20 requests a second, a burst of 5 (Connect's default
 /// burst), so that 20 calls at once are mostly throttled.
 fn connect_rate_limit() -> SimulatorConfig {
@@ -261,14 +292,19 @@ async fn when_connect_throttles_everything_the_invocation_stops_and_reports_ever
 }
 
 #[tokio::test]
-async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_chats_to_end() {
+async fn at_the_chat_quota_connect_sees_each_record_once_and_the_instance_pauses_until_chats_end() {
     let simulator = Simulator::start(SimulatorConfig {
         max_active_chats: Some(3),
         ..SimulatorConfig::default()
     })
     .await
     .unwrap();
-    let function = crate::wire::sdk_function(&simulator, &with_in_flight("2", None));
+    let pause = Duration::from_millis(300);
+    let config = Config {
+        quota_pause: pause,
+        ..with_in_flight("2", None)
+    };
+    let function = crate::wire::sdk_function(&simulator, &config);
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;
 
@@ -286,18 +322,29 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_rest_waits_for_
     }
     assert!(per_token.values().all(|n| *n == 1), "{per_token:?}");
 
-    // Chats end, a few at a time; the queue redelivers the failed records until all started.
-    let mut pending = failed;
-    for _round in 0..3 {
-        simulator.end_all_chats();
-        let retried: Vec<Value> = event["Records"]
+    let redelivery = |pending: &[String]| {
+        let records: Vec<Value> = event["Records"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|r| pending.iter().any(|id| r["messageId"] == id.as_str()))
             .cloned()
             .collect();
-        let answer = handle(&function, json!({ "Records": retried })).await;
+        json!({ "Records": records })
+    };
+    // Within the pause a new invocation of the instance sends nothing, even with chats free.
+    simulator.end_all_chats();
+    let requests = simulator.journal().len();
+    let answer = handle(&function, redelivery(&failed)).await;
+    assert_eq!(failed_ids(&answer), failed);
+    assert_eq!(simulator.journal().len(), requests, "sent during the pause");
+
+    // After each pause, the queue redelivers the failed records until all started.
+    let mut pending = failed;
+    for _round in 0..3 {
+        tokio::time::sleep(pause).await;
+        simulator.end_all_chats();
+        let answer = handle(&function, redelivery(&pending)).await;
         pending = failed_ids(&answer);
     }
     assert!(pending.is_empty(), "{pending:?}");
@@ -443,8 +490,8 @@ async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_le
             });
         }
     }
-    // Several instances at once, as Lambda scales an SQS consumer: each paced at its share of a
-    // rate a little above Connect's, so that throttling happens now and then.
+    // Several instances at once, as Lambda scales an SQS consumer: each paced adaptively under a
+    // ceiling of 100/s, together above Connect's 350/s at first, so that throttling happens.
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
         let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("100")));

@@ -13,7 +13,7 @@
 //! shows what its INFO outcome lines cost); the report lists it.
 //!
 //! Scenario names for `--only`: size, one-time, cold-start, first-call, cpu, batch-latency,
-//! quota, rss.
+//! quota, rss, fleet.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
-use lambda_testkit::{Answer, Process, RuntimeApi};
+use lambda_testkit::{Answer, Process, RuntimeApi, keep_busy};
 use outbound_chat_bench::events::SqsEvents;
+use outbound_chat_bench::fleet::{self, SCENARIOS, Scenario, Shares};
 use outbound_chat_bench::report::{self, Report, Row, mb, median, ms, spread};
 use outbound_chat_bench::tls::{Certificates, TlsFront};
 use serde_json::Value;
@@ -344,9 +345,9 @@ async fn run(args: Args) -> Result<usize, String> {
     ));
 
     let mut failures = 0;
-    type Scenario =
+    type Figure =
         fn(&mut Bench) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Row>, String>> + '_>>;
-    let scenarios: [(&str, Scenario); 8] = [
+    let scenarios: [(&str, Figure); 9] = [
         ("size", |b| Box::pin(sizes(b))),
         ("one-time", |b| Box::pin(probe(b))),
         ("cold-start", |b| Box::pin(cold_start(b))),
@@ -355,6 +356,7 @@ async fn run(args: Args) -> Result<usize, String> {
         ("batch-latency", |b| Box::pin(batch_latency(b))),
         ("quota", |b| Box::pin(quota(b))),
         ("rss", |b| Box::pin(peak_rss(b))),
+        ("fleet", |b| Box::pin(fleet_shares(b))),
     ];
     if let Some(unknown) = bench
         .args
@@ -681,8 +683,8 @@ async fn batch_latency(bench: &mut Bench) -> Result<Vec<Row>, String> {
     ])
 }
 
-/// Figure 5: 200 records in batches of 10 against Connect's rate limit (20/s, burst 5), the function
-/// pacing itself at 20/s; the floor does not pace.
+/// Figure 5: 200 records in batches of 10 against Connect's rate limit (20/s, burst 5), a new
+/// function instance pacing itself with the quota, 20/s, as its ceiling; the floor does not pace.
 async fn quota(bench: &mut Bench) -> Result<Vec<Row>, String> {
     let config = SimulatorConfig {
         rate_limit: Some(RateLimit {
@@ -727,7 +729,9 @@ async fn quota(bench: &mut Bench) -> Result<Vec<Row>, String> {
             format!("{:.2}/s ({:.1}% of 20/s; {} started)", rate[0], rate[0] / 0.2, started[0]),
         )
         .floor(format!("{:.2}/s unpaced ({} started)", rate[1], started[1]))
-        .target("≥ 19/s (95%)", rate[0] >= 19.0),
+        // A new instance starts at half the ceiling and reaches it within two seconds (adaptive
+        // pacing's start), about 5 % of this 10-second run: the issue's 90 % is the target.
+        .target("≥ 18/s (90%)", rate[0] >= 18.0),
         Row::new("… ThrottlingException answers in Connect's journal", throttled[0].to_string())
             .floor(format!("{} (unpaced)", throttled[1]))
             .target("0", throttled[0] == 0),
@@ -779,4 +783,95 @@ async fn peak_rss(bench: &mut Bench) -> Result<Vec<Row>, String> {
         .floor(mb(large_peak[1]))
         .target("≤ 64 MB", large_peak[0] <= 64 * MB),
     ])
+}
+
+/// Figure 8: The fleet against the account's quota (20/s, burst 5, one simulator): the four
+/// scenarios of issue #15 with adaptive pacing (`CONNECT_MAX_REQUESTS_PER_SECOND=20`, the quota),
+/// beside the fixed per-instance rule it replaced (quota ÷ SQS `MaximumConcurrency` 2 = 10/s per
+/// instance, `CONNECT_PACING=fixed`). The four scenarios of one rule run at once, 60 s each.
+async fn fleet_shares(bench: &mut Bench) -> Result<Vec<Row>, String> {
+    let adaptive = [("CONNECT_MAX_REQUESTS_PER_SECOND", "20")];
+    let fixed = [
+        ("CONNECT_MAX_REQUESTS_PER_SECOND", "10"),
+        ("CONNECT_PACING", "fixed"),
+    ];
+    let mut measured = Vec::new();
+    for extra in [&adaptive[..], &fixed[..]] {
+        let runs = SCENARIOS
+            .iter()
+            .map(|scenario| fleet_run(bench, scenario, extra));
+        let shares: Result<Vec<Shares>, String> =
+            futures::future::join_all(runs).await.into_iter().collect();
+        measured.push(shares?);
+    }
+    let show = |s: &Shares| {
+        format!(
+            "{:.1} % used, {:.2} % throttled ({} attempts)",
+            s.used * 100.0,
+            s.throttled * 100.0,
+            s.attempts
+        )
+    };
+    Ok(SCENARIOS
+        .iter()
+        .zip(measured[0].iter().zip(&measured[1]))
+        .map(|(scenario, (now, before))| {
+            Row::new(
+                format!(
+                    "Fleet, quota 20/s: {}: share of quota used, share of attempts throttled",
+                    scenario.name
+                ),
+                show(now),
+            )
+            .floor(format!("fixed 10/s per instance: {}", show(before)))
+            .target(
+                "≥ 90 % used, ≤ 2 % throttled",
+                now.used >= 0.9 && now.throttled <= 0.02,
+            )
+        })
+        .collect())
+}
+
+/// One scenario: its own simulator at the account's rate, its instances launched with `extra`
+/// and kept busy for the run, the quota changed on time.
+async fn fleet_run(
+    bench: &Bench,
+    scenario: &Scenario,
+    extra: &[(&str, &str)],
+) -> Result<Shares, String> {
+    let simulator = Simulator::start(SimulatorConfig {
+        rate_limit: Some(fleet::account_limit()),
+        ..SimulatorConfig::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let meter = fleet::Meter::start(&simulator);
+    let mut instances = Vec::new();
+    for _ in scenario.instances {
+        let extra: Vec<(&str, &str)> = extra
+            .iter()
+            .chain(&[("MAX_IN_FLIGHT", "10")])
+            .copied()
+            .collect();
+        instances.push(
+            bench
+                .launch(Bin::Bootstrap, &simulator.endpoint_url(), &extra)
+                .await?,
+        );
+    }
+    let start = tokio::time::Instant::now();
+    let until = (start + fleet::RUN).into_std();
+    let drivers = instances
+        .iter_mut()
+        .zip(scenario.instances)
+        .enumerate()
+        .map(|(i, (running, busy))| {
+            let next = fleet::events(i, *busy);
+            keep_busy(&mut running.child, &running.api, until, next)
+        });
+    tokio::join!(
+        futures::future::join_all(drivers),
+        scenario.change_quota(&simulator, start)
+    );
+    Ok(meter.shares(scenario, start))
 }
