@@ -5,7 +5,9 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::domain::Defaults;
-use crate::domain::{ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn};
+use crate::domain::{Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn};
+use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
+pub use crate::protect::ProtectionConfig;
 
 /// A variable that is set to a value the function cannot use.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +30,8 @@ pub struct Config {
     pub metrics_namespace: String,
     /// How Connect calls are bounded in time; see [`SendTimeouts`].
     pub timeouts: SendTimeouts,
+    /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
+    pub protection: Option<ProtectionConfig>,
 }
 
 /// Time bounds of a Connect call, chosen so that no call outlives the invocation.
@@ -141,8 +145,69 @@ impl Config {
             max_requests_per_second,
             metrics_namespace,
             timeouts: SendTimeouts::default(),
+            protection: protection(&get)?,
         })
     }
+}
+
+/// `STATE_TABLE_NAME` and what it switches on: the hash key, the caps and their scope and
+/// categories, and the default category the caps read (contract §6). Every variable is checked
+/// even when the table is unset, and caps without a table fail: they would silently not bind.
+fn protection(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ProtectionConfig>, ConfigError> {
+    let default_category = get("DEFAULT_CATEGORY")
+        .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
+        .transpose()?
+        .unwrap_or(Category::Transactional);
+    let scope = get("FREQUENCY_CAP_SCOPE")
+        .map(|v| parse("FREQUENCY_CAP_SCOPE", CapScope::parse(&v)))
+        .transpose()?
+        .unwrap_or_default();
+    let categories = get("FREQUENCY_CAP_CATEGORIES")
+        .map(|v| parse("FREQUENCY_CAP_CATEGORIES", CapPolicy::parse_categories(&v)))
+        .transpose()?
+        .unwrap_or_else(|| [Category::Promotional].into());
+    let caps = get("FREQUENCY_CAPS")
+        .map(|v| parse("FREQUENCY_CAPS", CapRules::parse(&v)))
+        .transpose()?
+        .map(|rules| CapPolicy {
+            rules,
+            scope,
+            categories,
+        });
+    let key = get("RECIPIENT_HASH_KEY")
+        .map(|v| parse("RECIPIENT_HASH_KEY", RecipientKey::parse(&v)))
+        .transpose()?;
+    let Some(table) = get("STATE_TABLE_NAME") else {
+        return match caps {
+            Some(_) => Err(ConfigError {
+                variable: "FREQUENCY_CAPS",
+                problem: "needs STATE_TABLE_NAME: the caps are counted in that table".into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let valid_name = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid_name {
+        return Err(ConfigError {
+            variable: "STATE_TABLE_NAME",
+            problem: "must be a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ - .".into(),
+        });
+    }
+    let key = key.ok_or_else(|| ConfigError {
+        variable: "RECIPIENT_HASH_KEY",
+        problem: "is not set: STATE_TABLE_NAME needs it to hash recipients".into(),
+    })?;
+    Ok(Some(ProtectionConfig {
+        table,
+        key,
+        caps,
+        default_category,
+    }))
 }
 
 /// Names the variable in a value's problem.
@@ -192,6 +257,14 @@ mod tests {
             ("MAX_IN_FLIGHT", "4", "0"),
             ("CONNECT_MAX_REQUESTS_PER_SECOND", "2.5", "-1"),
             ("METRICS_NAMESPACE", "Reminders", &"n".repeat(256)),
+            ("DEFAULT_CATEGORY", "promotional", "MARKETING"),
+            ("FREQUENCY_CAP_SCOPE", "recipient", "account"),
+            (
+                "FREQUENCY_CAP_CATEGORIES",
+                "PROMOTIONAL,TRANSACTIONAL",
+                "ALL",
+            ),
+            ("RECIPIENT_HASH_KEY", KEY, "c2hvcnQ="),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");
@@ -199,6 +272,39 @@ mod tests {
             assert_eq!(err.variable, *variable);
             assert!(err.to_string().contains(variable));
         }
+    }
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    #[test]
+    fn a_state_table_switches_protection_on_and_needs_the_hash_key() {
+        assert!(config(&[]).unwrap().protection.is_none());
+        let on = config(&[("STATE_TABLE_NAME", "state"), ("RECIPIENT_HASH_KEY", KEY)]).unwrap();
+        let protection = on.protection.expect("protection");
+        assert_eq!(protection.table, "state");
+        assert!(protection.caps.is_none());
+        assert_eq!(protection.default_category, Category::Transactional);
+        let err = config(&[("STATE_TABLE_NAME", "state")]).unwrap_err();
+        assert_eq!(err.variable, "RECIPIENT_HASH_KEY");
+        let err = config(&[("STATE_TABLE_NAME", "s"), ("RECIPIENT_HASH_KEY", KEY)]).unwrap_err();
+        assert_eq!(err.variable, "STATE_TABLE_NAME");
+    }
+
+    #[test]
+    fn caps_bind_promotional_messages_per_channel_unless_told_otherwise_and_need_a_table() {
+        let vars = [
+            ("STATE_TABLE_NAME", "state"),
+            ("RECIPIENT_HASH_KEY", KEY),
+            ("FREQUENCY_CAPS", "1/24h,3/7d"),
+        ];
+        let caps = config(&vars).unwrap().protection.unwrap().caps.unwrap();
+        assert_eq!(caps.rules.rules().len(), 2);
+        assert_eq!(caps.scope, CapScope::Channel);
+        assert_eq!(caps.categories, [Category::Promotional].into());
+        let err = config(&[("FREQUENCY_CAPS", "1/24h")]).unwrap_err();
+        assert_eq!(err.variable, "FREQUENCY_CAPS");
+        let err = config(&[("FREQUENCY_CAPS", "1/24x")]).unwrap_err();
+        assert_eq!(err.variable, "FREQUENCY_CAPS");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
 use crate::intake::Intake;
 use crate::pipeline::Pipeline;
 use crate::send::Sender;
+use crate::store::RecipientState;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
@@ -70,6 +71,13 @@ impl<C: ContactStarter> Function<C> {
             sender: Sender::new(connect, config),
             metrics_namespace: config.metrics_namespace.clone(),
         }
+    }
+
+    /// Attaches the recipient state (the DynamoDB table) that the configured protection keeps;
+    /// see [`Sender::with_recipient_state`].
+    pub fn with_recipient_state(mut self, state: std::sync::Arc<dyn RecipientState>) -> Self {
+        self.sender = self.sender.with_recipient_state(state);
+        self
     }
 
     /// The Connect port, for wiring checks in tests.

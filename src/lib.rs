@@ -10,7 +10,8 @@
 //!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
 //!                               send: the invocation's budget, expiry, pacing
-//!                                   │
+//!                                   │ protect: policy (hash, caps) ──► store::RecipientState
+//!                                   │          (do-not-contact list, cap counters: DynamoDB)
 //!                                   ▼
 //!                               connect::ContactStarter ──► StartOutboundChatContact
 //!                                   │
@@ -35,8 +36,12 @@ mod log_output;
 mod outcome;
 mod pacing;
 mod pipeline;
+mod policy;
+mod protect;
 mod send;
 mod shutdown;
+mod store;
+mod suppressions;
 mod telemetry;
 mod triggers;
 mod wire;
@@ -48,6 +53,10 @@ pub use connect::{ContactId, ContactStarter, StartError};
 pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
+pub use policy::{CapScope, RecipientKey};
+pub use store::client::{StateTimeouts, load_state_client};
+pub use store::dynamodb::DynamoRecipientState;
+pub use store::{RecipientState, StateError};
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {

@@ -5,11 +5,15 @@ use std::fmt;
 
 use crate::connect::{ContactId, StartError};
 use crate::domain::{Reason, ValidationError};
+use crate::policy::SuppressReason;
+use crate::store::StateError;
 
-/// The end of one request: a started contact or a reported failure. Nothing else.
+/// The end of one request: a started contact, a suppressed request (a policy said no: final,
+/// never retried, reported to no trigger as a failure) or a reported failure. Nothing else.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
+    Suppressed(SuppressReason),
     Failed(Failure),
 }
 
@@ -24,6 +28,9 @@ pub enum Failure {
     NotSent(NotSent),
     #[error("{0}")]
     Connect(StartError),
+    /// The recipient state could not be checked: the request is not sent unchecked.
+    #[error("{0}")]
+    State(StateError),
 }
 
 /// Why the function chose not to call Connect for a valid request.
@@ -80,7 +87,7 @@ impl Failure {
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => {
                 ErrorKind::Throttled
             }
-            Self::Connect(StartError::Transient { .. }) => ErrorKind::Unavailable,
+            Self::Connect(StartError::Transient { .. }) | Self::State(_) => ErrorKind::Unavailable,
             Self::Connect(
                 StartError::Rejected { .. }
                 | StartError::Conflict { .. }
@@ -91,7 +98,7 @@ impl Failure {
 
     /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
     /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
-    /// `CONFLICT`, `NOT_ATTEMPTED`).
+    /// `CONFLICT`, `NOT_ATTEMPTED`, `STATE_UNAVAILABLE`).
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(err) => match err.violations()[0].reason {
@@ -113,6 +120,7 @@ impl Failure {
             Self::Connect(StartError::Conflict { .. }) => "CONFLICT",
             Self::Connect(StartError::Idempotency { .. }) => "IDEMPOTENCY_EXCEPTION",
             Self::Connect(StartError::Rejected { .. }) => "REJECTED",
+            Self::State(_) => "STATE_UNAVAILABLE",
         }
     }
 
@@ -123,9 +131,25 @@ impl Failure {
             Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => 429,
             Self::NotSent(_) => 503,
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
-            Self::Connect(StartError::Transient { .. }) => 503,
+            Self::Connect(StartError::Transient { .. }) | Self::State(_) => 503,
             Self::Connect(StartError::Rejected { .. }) => 502,
             Self::Connect(StartError::Conflict { .. } | StartError::Idempotency { .. }) => 409,
+        }
+    }
+
+    /// Whether the request can never be sent as it is (invalid, expired, refused by Connect
+    /// for good): its reserved frequency-cap places are given back. A transient failure keeps
+    /// them for its retry, which carries the same token.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Invalid(_) | Self::Expired => true,
+            Self::Connect(err) => matches!(
+                err,
+                StartError::Rejected { .. }
+                    | StartError::Conflict { .. }
+                    | StartError::Idempotency { .. }
+            ),
+            Self::NotSent(_) | Self::State(_) => false,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Sending one admitted request: the expiry check, a slot within the invocation's budget,
-//! pacing, the call to Connect, and exactly one outcome, logged and counted.
+//! recipient protection (do-not-contact, caps), pacing, the call to Connect, and exactly one
+//! outcome, logged and counted.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -11,14 +13,19 @@ use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::Pacer;
+use crate::protect::{Protection, ProtectionConfig, Screened, Verdict};
+use crate::store::RecipientState;
 use crate::telemetry;
 
-/// Long-lived across invocations: the Connect port, the instance's pacer and the settings.
+/// Long-lived across invocations: the Connect port, the instance's pacer, recipient
+/// protection (once its state is attached) and the settings.
 pub struct Sender<C> {
     connect: C,
     pacer: Option<Pacer>,
     timeouts: SendTimeouts,
     max_in_flight: usize,
+    protection_config: Option<ProtectionConfig>,
+    protection: Option<Protection>,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -32,7 +39,24 @@ impl<C: ContactStarter> Sender<C> {
                 .map(|rate| Pacer::new(rate, 1)),
             timeouts: config.timeouts,
             max_in_flight: config.max_in_flight.get(),
+            protection_config: config.protection.clone(),
+            protection: None,
         }
+    }
+
+    /// Attaches the recipient state that the configured protection (`STATE_TABLE_NAME`) keeps;
+    /// without that configuration the state is not used.
+    pub fn with_recipient_state(mut self, state: Arc<dyn RecipientState>) -> Self {
+        self.protection = self
+            .protection_config
+            .take()
+            .map(|config| Protection::new(config, state));
+        self
+    }
+
+    /// Recipient protection, when configured and attached.
+    pub fn protection(&self) -> Option<&Protection> {
+        self.protection.as_ref()
     }
 
     /// The port, for wiring checks in tests.
@@ -57,6 +81,7 @@ impl<C: ContactStarter> Sender<C> {
         invocation: &Invocation,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
+        screened: &Screened,
     ) -> Outcome {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
@@ -64,7 +89,7 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => self.send(invocation, &chat).await,
+            Ok(chat) => self.send(invocation, &chat, request_id, screened).await,
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome
@@ -94,6 +119,8 @@ impl<C: ContactStarter> Sender<C> {
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
+        request_id: &str,
+        screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
         if chat.is_expired_at(SystemTime::now()) {
@@ -115,17 +142,46 @@ impl<C: ContactStarter> Sender<C> {
         if Instant::now() > latest_start {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         }
+        let Some(protection) = &self.protection else {
+            return self.call(invocation, chat, latest_start).await;
+        };
+        let reservation = match protection
+            .check(chat, screened, request_id, SystemTime::now())
+            .await
+        {
+            Ok(Verdict::Clear(reservation)) => reservation,
+            Ok(Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
+            Err(err) => return failed(Failure::State(err)),
+        };
+        let (outcome, latency) = self.call(invocation, chat, latest_start).await;
+        if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
+            if failure.is_permanent() {
+                protection.release(reservation).await;
+            }
+        }
+        (outcome, latency)
+    }
+
+    /// Paces, checks the expiry and the halt once more, and calls Connect.
+    async fn call(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        latest_start: Instant,
+    ) -> (Outcome, Option<Duration>) {
+        let failed = |failure| (Outcome::Failed(failure), None);
         if let Some(pacer) = &self.pacer {
             if pacer.acquire(latest_start).await.is_err() {
                 return failed(Failure::NotSent(NotSent::DeadlineNear));
             }
-            // The wait for a slot may have crossed the expiry or another request's throttle.
+            // The wait for a slot may have crossed another request's throttle.
             if let Some(reason) = invocation.halted() {
                 return failed(Failure::NotSent(reason));
             }
-            if chat.is_expired_at(SystemTime::now()) {
-                return failed(Failure::Expired);
-            }
+        }
+        // The waits for pacing and for the recipient state may have crossed the expiry.
+        if chat.is_expired_at(SystemTime::now()) {
+            return failed(Failure::Expired);
         }
         let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
         let called = Instant::now();

@@ -50,6 +50,14 @@ impl ValidationError {
         }
     }
 
+    /// Every violation found, or `None` when there is none.
+    pub fn from_violations(violations: Vec<Violation>) -> Option<Self> {
+        (!violations.is_empty()).then_some(Self {
+            violations,
+            channel: None,
+        })
+    }
+
     pub(super) fn from_check(check: Check, channel: Option<Channel>) -> Self {
         Self {
             violations: check.violations,

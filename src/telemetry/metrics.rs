@@ -68,10 +68,17 @@ pub fn metric_documents(
         let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
         let mut values = vec![
             count("ContactsStarted", tally.started),
+            count("RequestsSuppressed", tally.suppressed.values().sum()),
             count("RequestsFailed", tally.failures.values().sum()),
             count("Throttles", tally.throttled),
             count("ExpiredRequests", tally.expired),
         ];
+        values.extend(
+            tally
+                .suppressed
+                .iter()
+                .map(|(reason, n)| count(&format!("Suppressed.{reason}"), *n)),
+        );
         values.extend(
             tally
                 .failures

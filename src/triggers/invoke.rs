@@ -1,6 +1,7 @@
-//! EventBridge events and direct invocations: one request each, answered with its contact id,
-//! or with a typed error so that Lambda's async retries and the on-failure destination take
-//! the event.
+//! EventBridge events and direct invocations: one request each, answered with its contact id
+//! (or, when a policy said no, `{"status": "SUPPRESSED", "reason": ...}`: final, not an error,
+//! so nothing retries it), or with a typed error so that Lambda's async retries and the
+//! on-failure destination take the event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -11,11 +12,19 @@ use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
 use crate::pipeline::Pipeline;
 
-/// The success answer: `{"contactId": "..."}`.
+/// The answer of a request that is done: `{"contactId": "..."}`, or
+/// `{"status": "SUPPRESSED", "reason": "DO_NOT_CONTACT" | "FREQUENCY_CAP"}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Started {
-    pub contact_id: String,
+#[serde(untagged)]
+pub enum Answer {
+    Started {
+        #[serde(rename = "contactId")]
+        contact_id: String,
+    },
+    Suppressed {
+        status: &'static str,
+        reason: &'static str,
+    },
 }
 
 /// The typed failure of an asynchronous request; its kind becomes the Lambda error type.
@@ -39,7 +48,7 @@ impl From<Failure> for RequestFailed {
 pub async fn handle_eventbridge<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     event: EventBridgeEvent,
-) -> Result<Started, RequestFailed> {
+) -> Result<Answer, RequestFailed> {
     let id = event.id.as_deref().unwrap_or_default();
     let delivery = event
         .id
@@ -55,15 +64,19 @@ pub async fn handle_direct<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request_id: &str,
     event: Value,
-) -> Result<Started, RequestFailed> {
+) -> Result<Answer, RequestFailed> {
     let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
     answer(pipeline.send(request_id, chat).await)
 }
 
-fn answer(outcome: Outcome) -> Result<Started, RequestFailed> {
+fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
     match outcome {
-        Outcome::Started(contact_id) => Ok(Started {
+        Outcome::Started(contact_id) => Ok(Answer::Started {
             contact_id: contact_id.to_string(),
+        }),
+        Outcome::Suppressed(reason) => Ok(Answer::Suppressed {
+            status: "SUPPRESSED",
+            reason: reason.as_str(),
         }),
         Outcome::Failed(failure) => Err(failure.into()),
     }

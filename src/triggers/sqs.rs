@@ -1,6 +1,7 @@
 //! SQS batches: standard queues run every record concurrently; FIFO queues keep each message
-//! group in order and stop a group at its first failure. The answer lists exactly the failed
-//! message ids, each once.
+//! group in order and stop a group at its first failure. The do-not-contact list is looked up
+//! for the whole batch at once. The answer lists exactly the failed message ids, each once (a
+//! suppressed record is done, not failed).
 
 use std::collections::BTreeMap;
 
@@ -35,16 +36,24 @@ pub async fn handle<C: ContactStarter>(
         .first()
         .and_then(|r| r.event_source_arn.as_deref())
         .is_some_and(|arn| arn.ends_with(".fifo"));
+    let admitted: Vec<_> = event
+        .records
+        .iter()
+        .map(|record| admit(pipeline, record))
+        .collect();
+    pipeline
+        .screen(admitted.iter().filter_map(|chat| chat.as_ref().ok()))
+        .await;
 
     let failed: Vec<String> = if fifo {
-        let mut groups: BTreeMap<String, Vec<&SqsMessage>> = BTreeMap::new();
-        for record in &event.records {
+        let mut groups: BTreeMap<String, Vec<Admitted<'_>>> = BTreeMap::new();
+        for (record, request) in event.records.iter().zip(admitted) {
             let group = record
                 .attributes
                 .get("MessageGroupId")
                 .cloned()
                 .unwrap_or_default();
-            groups.entry(group).or_default().push(record);
+            groups.entry(group).or_default().push((record, request));
         }
         let runs = groups
             .into_values()
@@ -52,16 +61,15 @@ pub async fn handle<C: ContactStarter>(
         join_all(runs).await.into_iter().flatten().collect()
     } else {
         // No more records under way than the invocation may have in flight anyway: a batch of
-        // 10,000 then holds a few request futures at a time, not 10,000 (and its peak memory
-        // stays near the event's own size). The failures keep the records' order.
-        let runs = event
-            .records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| async move {
-                let outcome = pipeline.send(id_of(record), admit(pipeline, record)).await;
+        // 10,000 then holds a few request futures at a time, not 10,000. (The admitted requests
+        // are all held at once, for the batch's one do-not-contact look-up: about the event's
+        // own size again.) The failures keep the records' order.
+        let runs = event.records.iter().zip(admitted).enumerate().map(
+            |(index, (record, request))| async move {
+                let outcome = pipeline.send(id_of(record), request).await;
                 failed_id(record, &outcome).map(|id| (index, id))
-            });
+            },
+        );
         let mut failed: Vec<(usize, String)> = stream::iter(runs)
             .buffer_unordered(pipeline.max_in_flight())
             .filter_map(std::future::ready)
@@ -80,11 +88,10 @@ pub async fn handle<C: ContactStarter>(
 /// sent: sending them would break the order the producer asked for.
 async fn run_group<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
-    records: Vec<&SqsMessage>,
+    records: Vec<Admitted<'_>>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
-    for record in records {
-        let request = admit(pipeline, record);
+    for (record, request) in records {
         let outcome = if failed.is_empty() {
             pipeline.send(id_of(record), request).await
         } else {
@@ -94,6 +101,9 @@ async fn run_group<C: ContactStarter>(
     }
     failed
 }
+
+/// A record with its admitted (or refused) request.
+type Admitted<'r> = (&'r SqsMessage, Result<OutboundChat, ValidationError>);
 
 fn id_of(record: &SqsMessage) -> &str {
     record.message_id.as_deref().unwrap_or_default()
@@ -113,7 +123,7 @@ fn admit<C: ContactStarter>(
 
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Started(_) => None,
+        Outcome::Started(_) | Outcome::Suppressed(_) => None,
         Outcome::Failed(_) => record.message_id.clone(),
     }
 }

@@ -630,7 +630,10 @@ fn expiry_is_judged_at_processing_time() {
 
 #[test]
 fn a_declared_category_is_kept_and_an_absent_one_is_left_to_configuration() {
-    let promotional = validate(patched(&friendly_sms(), &json!({"category": "Promotional"})));
+    let promotional = validate(patched(
+        &friendly_sms(),
+        &json!({"category": "Promotional"}),
+    ));
     assert_eq!(
         promotional.unwrap().category(),
         Some(outbound_chat::Category::Promotional)
