@@ -5,14 +5,16 @@
 //! headers, `response`, `error`, `init/error`) and the Extensions API's `register` and
 //! `event/next`. The launcher gives the process exactly the environment asked for, drains and
 //! keeps its output, stops it with SIGTERM or kills it when dropped, and reads its CPU time and
-//! memory from `/proc`.
+//! memory from `/proc`. [`DynamoDbLocal`] runs AWS's DynamoDB Local on a free port for a test.
 
+mod dynamodb_local;
 mod output;
 mod process;
 mod procfs;
 mod routes;
 mod runtime_api;
 
+pub use dynamodb_local::DynamoDbLocal;
 pub use process::{Process, Run, run};
 pub use procfs::CpuSnapshot;
 pub use runtime_api::{Answer, Extension, InitError, Invocation, NoAnswer, RuntimeApi};

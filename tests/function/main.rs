@@ -4,13 +4,16 @@
 mod binary;
 mod deadline;
 mod e2e;
+mod exactly_once;
 mod helpers;
 mod http;
 mod invoke;
 mod layout;
 mod metrics;
 mod privacy;
+mod protection;
 mod reliability;
 mod sqs;
+mod state;
 mod validation;
 mod wire;

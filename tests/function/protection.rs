@@ -1,0 +1,332 @@
+//! Recipient protection against a real database (DynamoDB Local): the do-not-contact list on
+//! every trigger, frequency caps counted exactly once under redelivery, refusal, expiry and
+//! transient failure, the round trips each costs, and DynamoDB failing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use outbound_chat::runtime::capture_metrics;
+use outbound_chat::{DynamoRecipientState, Function};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::helpers::*;
+use crate::reliability::{STANDARD_QUEUE, sqs_record};
+use crate::state::*;
+
+const LISTED: &str = "+14255550190";
+const SMS_ONLY: &str = "+14255550191";
+const FREE: &str = "+14255550192";
+
+fn sqs(records: &[(&str, Value)]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| sqs_record(STANDARD_QUEUE, id, &body.to_string(), 1, None))
+        .collect();
+    json!({ "Records": records })
+}
+
+fn sms(number: &str) -> Value {
+    json!({"to": number, "message": {"content": "Your order shipped"}})
+}
+
+fn suppressed(reason: &str) -> Value {
+    json!({"status": "SUPPRESSED", "reason": reason})
+}
+
+async fn change_list(function: &Function<FakeConnect>, method: &str, body: Value) -> Value {
+    let answer = invoke(function, http_request(method, "/suppressions", &body))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    http_body(&answer)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listed_recipient_is_suppressed_on_every_trigger_and_never_retried() {
+    let state = State::start().await;
+    let function = state.function(&[]);
+    let added = change_list(
+        &function,
+        "PUT",
+        json!({"suppressions": [{"to": LISTED}, {"to": SMS_ONLY, "channel": "SMS"}]}),
+    )
+    .await;
+    assert_eq!(added, json!({"status": "ADDED", "count": 2}));
+    state.calls.take();
+
+    let batch = sqs(&[
+        ("m-1", sms(LISTED)),
+        ("m-2", sms(SMS_ONLY)),
+        ("m-3", whatsapp_reminder(SMS_ONLY)),
+        ("m-4", sms(FREE)),
+    ]);
+    let (answer, metrics) = capture_metrics(invoke(&function, batch)).await;
+    assert_eq!(failed_ids(&answer.unwrap()), Vec::<String>::new());
+    let mut called = function.connect().called_numbers();
+    called.sort();
+    assert_eq!(called, [SMS_ONLY, FREE]);
+    assert_eq!(
+        state.calls.take(),
+        ["BatchGetItem"],
+        "one look-up for the batch"
+    );
+    let sms_doc = metrics.iter().find(|d| d["Channel"] == "SMS").unwrap();
+    assert_eq!(sms_doc["Suppressed.DO_NOT_CONTACT"], 2, "{sms_doc}");
+    assert_eq!(sms_doc["RequestsSuppressed"], 2);
+    assert_eq!(sms_doc["RequestsFailed"], 0);
+
+    let routed = invoke(&function, eventbridge("e-1", sms(LISTED))).await;
+    assert_eq!(routed.unwrap(), suppressed("DO_NOT_CONTACT"));
+    let single = invoke(&function, http_request("POST", "/contacts", &sms(LISTED)))
+        .await
+        .unwrap();
+    assert_eq!(single["statusCode"], 200);
+    assert_eq!(http_body(&single), suppressed("DO_NOT_CONTACT"));
+    let batch = json!({"requests": [sms(LISTED), sms(FREE)]});
+    let answer = invoke(&function, http_request("POST", "/contacts/batch", &batch))
+        .await
+        .unwrap();
+    let body = http_body(&answer);
+    assert_eq!(
+        body["SuppressedRequestList"],
+        json!([{"RequestIdentifier": "0", "Reason": "DO_NOT_CONTACT"}])
+    );
+    assert_eq!(body["SuccessfulRequestList"][0]["RequestIdentifier"], "1");
+    assert_eq!(body["FailedRequestList"], json!([]));
+
+    let removed = change_list(&function, "DELETE", json!({"to": LISTED})).await;
+    assert_eq!(removed, json!({"status": "REMOVED", "count": 1}));
+    let routed = invoke(&function, eventbridge("e-2", sms(LISTED))).await;
+    assert!(routed.unwrap()["contactId"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_list_change_is_refused_whole_and_an_unconfigured_list_is_not_found() {
+    let state = State::start().await;
+    let function = state.function(&[]);
+    let body = json!({"suppressions": [{"to": FREE}, {"to": "4255550193", "channel": "FAX"}]});
+    let answer = invoke(&function, http_request("PUT", "/suppressions", &body))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let fields: Vec<Value> = http_body(&answer)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(fields, ["suppressions[1].to", "suppressions[1].channel"]);
+    assert!(!answer.to_string().contains("4255550193"));
+    assert!(state.calls.take().is_empty(), "nothing written");
+
+    let off = function_without_state();
+    let answer = invoke(
+        &off,
+        http_request("PUT", "/suppressions", &json!({"to": FREE})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["statusCode"], 404);
+    assert_eq!(http_body(&answer)["code"], "NOT_CONFIGURED");
+}
+
+fn function_without_state() -> Function<FakeConnect> {
+    function()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_table_configured_no_state_is_read_or_written() {
+    let state = State::start().await;
+    let unconfigured = Function::new(FakeConnect::default(), &test_config()).with_recipient_state(
+        Arc::new(DynamoRecipientState::new(state.client.clone(), TABLE)),
+    );
+    let answer = invoke(
+        &unconfigured,
+        sqs(&[("m-1", promotion(FREE)), ("m-2", sms(FREE))]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(unconfigured.connect().calls().len(), 2);
+    assert!(state.calls.take().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_request_counts_once_and_the_cap_suppresses_the_next() {
+    let state = State::start().await;
+    let function = state.function(&[("FREQUENCY_CAPS", "2/24h,5/7d")]);
+    let first = sqs(&[("m-1", promotion(FREE))]);
+    for _ in 0..3 {
+        let answer = invoke(&function, first.clone()).await.unwrap();
+        assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    }
+    assert_eq!(
+        state.taken(FREE).await,
+        2,
+        "one place in each of the two counters"
+    );
+    state.calls.take();
+    let answer = invoke(&function, sqs(&[("m-2", promotion(FREE))]))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(
+        state.calls.take(),
+        ["BatchGetItem", "TransactWriteItems"],
+        "one look-up for the batch, one round trip to check and reserve"
+    );
+    let (answer, metrics) =
+        capture_metrics(invoke(&function, sqs(&[("m-3", promotion(FREE))]))).await;
+    assert_eq!(
+        failed_ids(&answer.unwrap()),
+        Vec::<String>::new(),
+        "suppressed is done"
+    );
+    assert_eq!(metrics[0]["Suppressed.FREQUENCY_CAP"], 1);
+    assert_eq!(
+        function.connect().calls().len(),
+        4,
+        "m-1 three times, m-2 once"
+    );
+    let counters = state.places(FREE).await;
+    let held: Vec<usize> = counters.iter().map(|(_, n, _)| *n).collect();
+    assert_eq!(held, [2, 2]);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for (sk, _, expires) in &counters {
+        let window = if sk.contains("#24h#") {
+            86_400
+        } else {
+            7 * 86_400
+        };
+        assert!(
+            *expires > now && *expires <= now + window,
+            "{sk} expires at {expires}"
+        );
+        assert_eq!(expires % window, 0, "{sk} ends with its bucket");
+    }
+    // The full counter still lets m-1's redelivery through: it finds its own place.
+    let answer = invoke(&function, first).await.unwrap();
+    assert_eq!(failed_ids(&answer), Vec::<String>::new());
+    assert_eq!(function.connect().calls().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caps_bind_only_the_configured_categories_and_a_request_without_one_takes_the_default() {
+    let state = State::start().await;
+    let caps = [("FREQUENCY_CAPS", "1/24h")];
+    let transactional = state.function(&caps);
+    for (n, request) in [sms(FREE), sms(FREE), whatsapp_reminder(FREE)]
+        .into_iter()
+        .enumerate()
+    {
+        let answer = invoke(&transactional, eventbridge(&format!("t-{n}"), request)).await;
+        assert!(answer.unwrap()["contactId"].is_string());
+    }
+    assert_eq!(state.taken(FREE).await, 0);
+    let promotional = state.function(&[caps[0], ("DEFAULT_CATEGORY", "PROMOTIONAL")]);
+    let first = invoke(&promotional, eventbridge("p-1", sms(FREE))).await;
+    assert!(first.unwrap()["contactId"].is_string());
+    let second = invoke(&promotional, eventbridge("p-2", sms(FREE))).await;
+    assert_eq!(second.unwrap(), suppressed("FREQUENCY_CAP"));
+    // Per channel by default: WhatsApp has its own count.
+    let mut whatsapp = whatsapp_reminder(FREE);
+    whatsapp["category"] = json!("PROMOTIONAL");
+    let third = invoke(&promotional, eventbridge("p-3", whatsapp.clone())).await;
+    assert!(third.unwrap()["contactId"].is_string());
+    // Across channels, the SMS already sent fills the recipient's one place.
+    let across = state.function(&[caps[0], ("FREQUENCY_CAP_SCOPE", "recipient")]);
+    let fourth = invoke(&across, eventbridge("p-4", promotion(FREE))).await;
+    assert!(fourth.unwrap()["contactId"].is_string());
+    let fifth = invoke(&across, eventbridge("p-5", whatsapp)).await;
+    assert_eq!(fifth.unwrap(), suppressed("FREQUENCY_CAP"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_request_gives_its_place_back_and_a_transient_failure_keeps_it() {
+    let state = State::start().await;
+    let function = state.function(&[("FREQUENCY_CAPS", "1/24h")]);
+    function.connect().script(FREE, Script::Nth(1, rejected()));
+    let refused = invoke(&function, eventbridge("e-1", promotion(FREE))).await;
+    assert_eq!(refused.unwrap_err().error_type(), "Rejected");
+    assert_eq!(
+        state.taken(FREE).await,
+        0,
+        "the refused request gave its place back"
+    );
+    let next = invoke(&function, eventbridge("e-2", promotion(FREE))).await;
+    assert!(next.unwrap()["contactId"].is_string());
+    assert_eq!(state.taken(FREE).await, 1);
+
+    function
+        .connect()
+        .script(LISTED, Script::Nth(1, transient()));
+    let failed = invoke(&function, sqs(&[("m-1", promotion(LISTED))]))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&failed), ["m-1"]);
+    assert_eq!(state.taken(LISTED).await, 1, "kept for the retry");
+    let other = invoke(&function, sqs(&[("m-2", promotion(LISTED))]))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&other), Vec::<String>::new());
+    let retried = invoke(&function, sqs(&[("m-1", promotion(LISTED))]))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&retried), Vec::<String>::new());
+    assert_eq!(state.taken(LISTED).await, 1);
+    assert_eq!(
+        function
+            .connect()
+            .called_numbers()
+            .iter()
+            .filter(|n| *n == LISTED)
+            .count(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_expires_while_it_waits_for_pacing_gives_its_place_back() {
+    let state = State::start().await;
+    let function = state.function(&[
+        ("FREQUENCY_CAPS", "1/24h"),
+        ("MAX_IN_FLIGHT", "1"),
+        ("CONNECT_MAX_REQUESTS_PER_SECOND", "0.4"),
+    ]);
+    let soon = OffsetDateTime::now_utc() + Duration::from_millis(1500);
+    let mut expiring = promotion(LISTED);
+    expiring["expiresAt"] = json!(soon.format(&Rfc3339).unwrap());
+    let batch = sqs(&[("m-1", sms(FREE)), ("m-2", expiring)]);
+    let answer = invoke(&function, batch).await.unwrap();
+    assert_eq!(failed_ids(&answer), ["m-2"], "reported expired");
+    assert_eq!(function.connect().called_numbers(), [FREE]);
+    assert_eq!(state.taken(LISTED).await, 0);
+    let places = state.places(LISTED).await;
+    assert_eq!(places.len(), 1, "it had taken its place before it expired");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_dynamodb_down_nothing_is_sent_unchecked_and_every_trigger_retries() {
+    let state = State::start().await;
+    let function = state.function(&[("FREQUENCY_CAPS", "1/24h")]);
+    let State { db, .. } = state;
+    drop(db);
+    let answer = invoke(
+        &function,
+        sqs(&[("m-1", sms(FREE)), ("m-2", promotion(FREE))]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed_ids(&answer), ["m-1", "m-2"]);
+    let routed = invoke(&function, eventbridge("e-1", promotion(FREE))).await;
+    assert_eq!(routed.unwrap_err().error_type(), "Unavailable");
+    let single = invoke(&function, http_request("POST", "/contacts", &sms(FREE)))
+        .await
+        .unwrap();
+    assert_eq!(single["statusCode"], 503);
+    assert_eq!(http_body(&single)["code"], "STATE_UNAVAILABLE");
+    assert!(single["headers"]["retry-after"].is_string());
+    assert!(function.connect().calls().is_empty());
+}
