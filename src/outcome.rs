@@ -167,3 +167,63 @@ impl Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Violation;
+
+    #[test]
+    fn a_permanent_failure_gives_its_places_back_and_a_transient_one_keeps_them() {
+        let message = || "m".to_owned();
+        let invalid = ValidationError::single(Violation::new("to", "bad", Reason::Invalid));
+        let cases = [
+            (Failure::Invalid(invalid), true),
+            (Failure::Expired, true),
+            (
+                Failure::Connect(StartError::Rejected {
+                    code: "ResourceNotFoundException".into(),
+                    message: message(),
+                }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Conflict { message: message() }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Idempotency { message: message() }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Throttled { message: message() }),
+                false,
+            ),
+            (
+                Failure::Connect(StartError::QuotaExceeded { message: message() }),
+                false,
+            ),
+            (
+                Failure::Connect(StartError::Transient { message: message() }),
+                false,
+            ),
+            (Failure::NotSent(NotSent::DeadlineNear), false),
+            (Failure::NotSent(NotSent::ThrottledEarlier), false),
+            (Failure::State(StateError { message: message() }), false),
+        ];
+        for (failure, permanent) in cases {
+            assert_eq!(failure.is_permanent(), permanent, "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn an_unavailable_state_is_a_retried_503_with_its_own_code() {
+        let failure = Failure::State(StateError {
+            message: "DynamoDB answered ThrottlingException".into(),
+        });
+        assert_eq!(failure.error_kind(), ErrorKind::Unavailable);
+        assert_eq!(failure.http_status(), 503);
+        assert_eq!(failure.reason_code(), "STATE_UNAVAILABLE");
+        assert_eq!(failure.retry_after_seconds(), Some(5));
+    }
+}

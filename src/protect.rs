@@ -179,3 +179,176 @@ impl Protection {
         self.state.change_list(&change).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use futures::future::BoxFuture;
+
+    use super::*;
+    use crate::policy::{CapRules, CapScope};
+    use crate::store::StateError;
+
+    /// A state port that answers from a script and logs what it was asked.
+    #[derive(Default)]
+    struct FakeState {
+        listed: HashMap<RecipientId, Listing>,
+        verdict: Option<Reserved>,
+        calls: Mutex<Vec<&'static str>>,
+    }
+
+    impl RecipientState for FakeState {
+        fn listings<'a>(
+            &'a self,
+            recipients: &'a [RecipientId],
+        ) -> BoxFuture<'a, Result<HashMap<RecipientId, Listing>, StateError>> {
+            self.calls.lock().unwrap().push("listings");
+            let found = recipients
+                .iter()
+                .filter_map(|r| self.listed.get(r).map(|l| (r.clone(), l.clone())))
+                .collect();
+            Box::pin(async move { Ok(found) })
+        }
+
+        fn reserve<'a>(
+            &'a self,
+            _: &'a Reservation,
+        ) -> BoxFuture<'a, Result<Reserved, StateError>> {
+            self.calls.lock().unwrap().push("reserve");
+            let verdict = self.verdict.ok_or(StateError {
+                message: "down".into(),
+            });
+            Box::pin(async move { verdict })
+        }
+
+        fn release<'a>(&'a self, _: &'a Reservation) -> BoxFuture<'a, Result<(), StateError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn change_list<'a>(&'a self, _: &'a ListChange) -> BoxFuture<'a, Result<(), StateError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    fn chat(category: &str) -> OutboundChat {
+        let defaults = crate::domain::Defaults {
+            instance_id: crate::domain::InstanceId::parse("i-1").ok(),
+            contact_flow_id: crate::domain::ContactFlowId::parse("f-1").ok(),
+            sms_source: crate::domain::PhoneNumberArn::parse(
+                "arn:aws:connect:us-east-1:123456789012:phone-number/abc",
+            )
+            .ok(),
+            ..Default::default()
+        };
+        let text = format!(
+            r#"{{"to": "+14255550100", "message": {{"content": "hi"}}, "category": "{category}"}}"#
+        );
+        let request = crate::wire::from_json(&text).unwrap();
+        OutboundChat::from_input(request.input, request.names, &defaults).unwrap()
+    }
+
+    fn protection(state: FakeState) -> (Protection, Arc<FakeState>) {
+        let state = Arc::new(state);
+        let config = ProtectionConfig {
+            table: "t".into(),
+            key: RecipientKey::parse(KEY).unwrap(),
+            caps: Some(CapPolicy {
+                rules: CapRules::parse("1/24h").unwrap(),
+                scope: CapScope::Channel,
+                categories: BTreeSet::from([Category::Promotional]),
+            }),
+            default_category: Category::Transactional,
+        };
+        (Protection::new(config, state.clone()), state)
+    }
+
+    fn listed(scope: &str) -> FakeState {
+        let number = DestinationNumber::parse("+14255550100").unwrap();
+        let recipient = RecipientKey::parse(KEY).unwrap().recipient(&number);
+        FakeState {
+            listed: HashMap::from([(recipient, Listing::from_names([scope]))]),
+            verdict: Some(Reserved::Held),
+            ..Default::default()
+        }
+    }
+
+    async fn verdict(protection: &Protection, chat: &OutboundChat, screened: &Screened) -> String {
+        match protection
+            .check(chat, screened, "r-1", SystemTime::now())
+            .await
+        {
+            Ok(Verdict::Clear(Some(_))) => "reserved".into(),
+            Ok(Verdict::Clear(None)) => "clear".into(),
+            Ok(Verdict::Suppressed(reason)) => reason.as_str().into(),
+            Err(_) => "unavailable".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_screened_listing_suppresses_without_another_call() {
+        let (protection, state) = protection(listed("SMS"));
+        let screened = Screened::default();
+        let promotion = chat("PROMOTIONAL");
+        protection.screen([&promotion], &screened).await;
+        assert_eq!(
+            verdict(&protection, &promotion, &screened).await,
+            "DO_NOT_CONTACT"
+        );
+        assert_eq!(*state.calls.lock().unwrap(), ["listings"]);
+    }
+
+    #[tokio::test]
+    async fn each_request_costs_one_call_whether_the_caps_bind_it_or_not() {
+        let cases = [
+            ("TRANSACTIONAL", FakeState::default(), "clear", "listings"),
+            ("TRANSACTIONAL", listed("ALL"), "DO_NOT_CONTACT", "listings"),
+            ("TRANSACTIONAL", listed("WHATSAPP"), "clear", "listings"),
+            (
+                "PROMOTIONAL",
+                FakeState {
+                    verdict: Some(Reserved::Held),
+                    ..Default::default()
+                },
+                "reserved",
+                "reserve",
+            ),
+            (
+                "PROMOTIONAL",
+                FakeState {
+                    verdict: Some(Reserved::OverCap),
+                    ..Default::default()
+                },
+                "FREQUENCY_CAP",
+                "reserve",
+            ),
+            (
+                "PROMOTIONAL",
+                FakeState {
+                    verdict: Some(Reserved::Listed),
+                    ..Default::default()
+                },
+                "DO_NOT_CONTACT",
+                "reserve",
+            ),
+            (
+                "PROMOTIONAL",
+                FakeState::default(),
+                "unavailable",
+                "reserve",
+            ),
+        ];
+        for (category, state, expected, call) in cases {
+            let (protection, state) = protection(state);
+            let got = verdict(&protection, &chat(category), &Screened::default()).await;
+            assert_eq!(got, expected, "{category} {expected}");
+            assert_eq!(
+                *state.calls.lock().unwrap(),
+                [call],
+                "{category} {expected}"
+            );
+        }
+    }
+}

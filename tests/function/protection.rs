@@ -3,6 +3,7 @@
 //! transient failure, the round trips each costs, and DynamoDB failing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use outbound_chat::runtime::capture_metrics;
@@ -10,6 +11,8 @@ use outbound_chat::{DynamoRecipientState, Function};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use crate::helpers::*;
 use crate::reliability::{STANDARD_QUEUE, sqs_record};
@@ -329,4 +332,86 @@ async fn with_dynamodb_down_nothing_is_sent_unchecked_and_every_trigger_retries(
     assert_eq!(http_body(&single)["code"], "STATE_UNAVAILABLE");
     assert!(single["headers"]["retry-after"].is_string());
     assert!(function.connect().calls().is_empty());
+}
+
+/// A DynamoDB endpoint that answers every request with `status` and the error `code`, and
+/// counts the requests.
+async fn failing_dynamodb(status: u16, code: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&requests);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counted = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let mut read = Vec::new();
+                let mut buffer = [0u8; 8192];
+                loop {
+                    let Ok(n) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    read.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&read).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length: usize = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap_or(0));
+                        if read.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = format!(
+                    r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"failing on purpose"}}"#
+                );
+                let answer = format!(
+                    "HTTP/1.1 {status} Error\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: r\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{address}"), requests)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamodb_throttling_or_a_5xx_is_retried_by_the_sdk_then_by_the_trigger_never_sent_unchecked()
+ {
+    for (status, code) in [
+        (400, "ThrottlingException"),
+        (400, "ProvisionedThroughputExceededException"),
+        (500, "InternalServerError"),
+    ] {
+        let (endpoint, requests) = failing_dynamodb(status, code).await;
+        let state = DynamoRecipientState::new(client(&endpoint, None), TABLE);
+        let function = Function::new(
+            FakeConnect::default(),
+            &config_with(&[
+                ("STATE_TABLE_NAME", TABLE),
+                ("RECIPIENT_HASH_KEY", HASH_KEY),
+                ("FREQUENCY_CAPS", "1/24h"),
+            ]),
+        )
+        .with_recipient_state(Arc::new(state));
+        let routed = invoke(&function, eventbridge("e-1", promotion(FREE))).await;
+        let err = routed.unwrap_err();
+        assert_eq!(err.error_type(), "Unavailable", "{code}");
+        assert!(err.to_string().contains(code), "{err}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            3,
+            "{code}: the SDK's 3 attempts"
+        );
+        let answer = invoke(&function, sqs(&[("m-1", sms(FREE))])).await.unwrap();
+        assert_eq!(failed_ids(&answer), ["m-1"], "{code}");
+        assert!(function.connect().calls().is_empty(), "{code}");
+    }
 }
