@@ -179,9 +179,13 @@ impl<C: ContactStarter> Sender<C> {
                 return failed(Failure::NotSent(reason));
             }
         }
-        // The waits for pacing and for the recipient state may have crossed the expiry.
+        // The waits for pacing and for the recipient state may have crossed the expiry, or
+        // left too little time for one attempt.
         if chat.is_expired_at(SystemTime::now()) {
             return failed(Failure::Expired);
+        }
+        if Instant::now() > latest_start {
+            return failed(Failure::NotSent(NotSent::DeadlineNear));
         }
         let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
         let called = Instant::now();

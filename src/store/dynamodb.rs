@@ -15,10 +15,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
+use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes,
+    TransactWriteItem, Update,
 };
 use futures::future::BoxFuture;
 
@@ -44,9 +47,16 @@ pub struct DynamoRecipientState {
 }
 
 impl DynamoRecipientState {
+    /// Wraps `client`, adding [`ConflictIsRetried`] to its retry classifiers (here, so that
+    /// every client the adapter is given keeps the same retry policy).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_classifier(ConflictIsRetried)
+            .build();
         Self {
-            client,
+            client: Client::from_conf(config),
             table: table.into(),
         }
     }
@@ -295,6 +305,47 @@ impl RecipientState for DynamoRecipientState {
     }
 }
 
+/// Lets the SDK retry a transaction that DynamoDB cancelled only because it met another one on
+/// the same item (`TransactionConflict`, e.g. two records of one batch for one recipient).
+///
+/// The SDK retries no `TransactionCanceledException` by itself. Every transaction this adapter
+/// writes is idempotent (adding a mark to a set, removing it, deleting an item), so running it
+/// again is safe; a cancellation for a failed condition is an answer, never retried.
+#[derive(Debug)]
+pub struct ConflictIsRetried;
+
+impl ClassifyRetry for ConflictIsRetried {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let conflict = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(|err| err.as_operation_error())
+            .and_then(|err| err.downcast_ref::<TransactWriteItemsError>())
+            .is_some_and(|err| match err {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    only_conflicts(cancelled.cancellation_reasons())
+                }
+                _ => false,
+            });
+        if conflict {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "transaction conflicts are retried"
+    }
+}
+
+/// At least one reason is a conflict, and none is a failed condition or anything else.
+fn only_conflicts(reasons: &[CancellationReason]) -> bool {
+    let codes = || reasons.iter().map(|r| r.code().unwrap_or("None"));
+    codes().any(|code| code == "TransactionConflict")
+        && codes().all(|code| matches!(code, "None" | "TransactionConflict"))
+}
+
 /// The sort key of a counter: its scope, window and bucket.
 pub fn counter_sk(counter: &CapCounter) -> String {
     let scope = counter.channel.map_or("ALL", Channel::as_str);
@@ -381,6 +432,29 @@ fn built(err: BuildError) -> StateError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_cancellation_by_conflicts_alone_is_retried() {
+        let reasons = |codes: &[&str]| -> Vec<CancellationReason> {
+            codes
+                .iter()
+                .map(|code| CancellationReason::builder().code(*code).build())
+                .collect()
+        };
+        for (codes, retried) in [
+            (&["None", "TransactionConflict"][..], true),
+            (&["TransactionConflict"][..], true),
+            (
+                &["ConditionalCheckFailed", "TransactionConflict"][..],
+                false,
+            ),
+            (&["None", "ConditionalCheckFailed"][..], false),
+            (&["ThrottlingError"][..], false),
+            (&["None"][..], false),
+        ] {
+            assert_eq!(only_conflicts(&reasons(codes)), retried, "{codes:?}");
+        }
+    }
 
     #[test]
     fn a_counter_key_names_its_scope_window_and_bucket() {

@@ -22,7 +22,7 @@ fn start(api: &RuntimeApi, sim: &RunningSimulator, state: &State) -> Process {
             "AWS_ENDPOINT_URL_DYNAMODB",
             state.db.endpoint_url().as_str(),
         ),
-        ("STATE_TABLE_NAME", TABLE),
+        ("STATE_TABLE_NAME", state.table.as_str()),
         ("RECIPIENT_HASH_KEY", HASH_KEY),
         ("FREQUENCY_CAPS", "1/24h"),
     ] {

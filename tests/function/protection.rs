@@ -142,9 +142,10 @@ fn function_without_state() -> Function<FakeConnect> {
 #[tokio::test(flavor = "multi_thread")]
 async fn with_no_table_configured_no_state_is_read_or_written() {
     let state = State::start().await;
-    let unconfigured = Function::new(FakeConnect::default(), &test_config()).with_recipient_state(
-        Arc::new(DynamoRecipientState::new(state.client.clone(), TABLE)),
-    );
+    let unconfigured =
+        Function::new(FakeConnect::default(), &test_config()).with_recipient_state(Arc::new(
+            DynamoRecipientState::new(state.client.clone(), &state.table),
+        ));
     let answer = invoke(
         &unconfigured,
         sqs(&[("m-1", promotion(FREE)), ("m-2", sms(FREE))]),
@@ -312,7 +313,7 @@ async fn a_request_that_expires_while_it_waits_for_pacing_gives_its_place_back()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_dynamodb_down_nothing_is_sent_unchecked_and_every_trigger_retries() {
-    let state = State::start().await;
+    let state = State::start_alone().await;
     let function = state.function(&[("FREQUENCY_CAPS", "1/24h")]);
     let State { db, .. } = state;
     drop(db);

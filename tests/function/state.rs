@@ -2,7 +2,8 @@
 //! that logs the operations it calls, a function wired to both, and the events the tests send.
 //! Nothing is mocked at the DynamoDB layer.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -24,6 +25,7 @@ use crate::helpers::{FakeConnect, config_with};
 
 /// The recipient hash key of the tests: 32 bytes, base64.
 pub const HASH_KEY: &str = "dGVzdC1yZWNpcGllbnQtaGFzaC1rZXktMzItYnl0ZXM=";
+/// The prefix of the tests' tables: each test has its own.
 pub const TABLE: &str = "outbound-chat-state";
 
 /// The operations a client called (`BatchGetItem`, `TransactWriteItems`, ...), every attempt.
@@ -59,32 +61,63 @@ impl Intercept for CallLog {
     }
 }
 
-/// DynamoDB Local holding the function's table, and a client to it.
+/// The DynamoDB Local the tests running at the same time share (one JVM, not one per test): it
+/// stops when the last of them drops it.
+static SHARED: tokio::sync::Mutex<Weak<DynamoDbLocal>> = tokio::sync::Mutex::const_new(Weak::new());
+
+async fn shared() -> Arc<DynamoDbLocal> {
+    let mut shared = SHARED.lock().await;
+    if let Some(db) = shared.upgrade() {
+        return db;
+    }
+    let db = Arc::new(DynamoDbLocal::start().await);
+    *shared = Arc::downgrade(&db);
+    db
+}
+
+/// DynamoDB Local holding a table of the test's own (as template.yaml declares it), and a
+/// client to it.
 pub struct State {
-    pub db: DynamoDbLocal,
+    pub db: Arc<DynamoDbLocal>,
+    pub table: String,
     pub client: Client,
     pub calls: CallLog,
 }
 
 impl State {
-    /// Starts DynamoDB Local and creates the table as template.yaml declares it.
+    /// A fresh table in the shared DynamoDB Local.
     pub async fn start() -> State {
-        let db = DynamoDbLocal::start().await;
+        Self::on(shared().await).await
+    }
+
+    /// A fresh table in a DynamoDB Local of this test's own, which it may stop.
+    pub async fn start_alone() -> State {
+        Self::on(Arc::new(DynamoDbLocal::start().await)).await
+    }
+
+    async fn on(db: Arc<DynamoDbLocal>) -> State {
+        static TABLES: AtomicUsize = AtomicUsize::new(0);
+        let table = format!("{TABLE}-{}", TABLES.fetch_add(1, Ordering::SeqCst));
         let calls = CallLog::default();
         let client = client(&db.endpoint_url(), Some(calls.clone()));
-        create_table(&client).await;
+        create_table(&client, &table).await;
         calls.take();
-        State { db, client, calls }
+        State {
+            db,
+            table,
+            client,
+            calls,
+        }
     }
 
     /// The test configuration with the table, the key and `overrides`.
     pub fn function(&self, overrides: &[(&str, &str)]) -> Function<FakeConnect> {
         let mut vars = vec![
-            ("STATE_TABLE_NAME", TABLE),
+            ("STATE_TABLE_NAME", self.table.as_str()),
             ("RECIPIENT_HASH_KEY", HASH_KEY),
         ];
         vars.extend_from_slice(overrides);
-        let state = DynamoRecipientState::new(self.client.clone(), TABLE);
+        let state = DynamoRecipientState::new(self.client.clone(), &self.table);
         Function::new(FakeConnect::default(), &config_with(&vars))
             .with_recipient_state(Arc::new(state))
     }
@@ -94,7 +127,7 @@ impl State {
         let output = self
             .client
             .query()
-            .table_name(TABLE)
+            .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :cap)")
             .expression_attribute_values(":pk", s(&recipient_hash(number)))
             .expression_attribute_values(":cap", s("CAP#"))
@@ -153,7 +186,7 @@ pub fn client(endpoint: &str, log: Option<CallLog>) -> Client {
 }
 
 /// The table of template.yaml: `pk`/`sk` strings, on demand, TTL on `expiresAt`.
-async fn create_table(client: &Client) {
+async fn create_table(client: &Client, table: &str) {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -170,7 +203,7 @@ async fn create_table(client: &Client) {
     };
     client
         .create_table()
-        .table_name(TABLE)
+        .table_name(table)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
         .key_schema(key("pk", KeyType::Hash))
@@ -181,7 +214,7 @@ async fn create_table(client: &Client) {
         .expect("create the table");
     client
         .update_time_to_live()
-        .table_name(TABLE)
+        .table_name(table)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .enabled(true)
