@@ -53,7 +53,7 @@ pub use connect::{ContactId, ContactStarter, StartError};
 pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
-pub use policy::{CapScope, RecipientKey};
+pub use policy::RecipientKey;
 pub use store::client::{StateTimeouts, load_state_client};
 pub use store::dynamodb::DynamoRecipientState;
 pub use store::{RecipientState, StateError};
