@@ -156,7 +156,15 @@ impl<C: ContactStarter> Sender<C> {
         let (outcome, latency) = self.call(invocation, chat, latest_start).await;
         if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
             if failure.is_permanent() {
-                protection.release(reservation).await;
+                // Never past the answer: a place not given back expires with its bucket.
+                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
+                if release.await.is_err() {
+                    tracing::warn!(
+                        request_id,
+                        "a reservation was not given back before the deadline: it expires with its window"
+                    );
+                }
             }
         }
         (outcome, latency)
