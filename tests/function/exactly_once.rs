@@ -57,8 +57,27 @@ async fn two_processes_racing_for_a_cap_of_one_never_both_send() {
     let sim = Simulator::start(SimulatorConfig::default()).await.unwrap();
     let (api_a, api_b) = (RuntimeApi::start().await, RuntimeApi::start().await);
     let (mut a, mut b) = (start(&api_a, &sim, &state), start(&api_b, &sim, &state));
-    let numbers: Vec<String> = (0..8).map(|i| format!("+1425555017{i}")).collect();
-    for (round, number) in numbers.iter().enumerate() {
+    let mut numbers: Vec<String> = (0..8).map(|i| format!("+1425555017{i}")).collect();
+    // The list, changed through one process, binds the other, and neither logs the number.
+    let listed = "+14255550189";
+    let entry = json!({"to": listed});
+    let Invocation::Response(added) = a
+        .invoke(&api_a, "list", http_request("PUT", "/suppressions", &entry))
+        .await
+    else {
+        panic!("PUT /suppressions failed\n{}", a.output());
+    };
+    assert_eq!(added["statusCode"], 200, "{added}");
+    let event = eventbridge("listed", promotion(listed));
+    let Invocation::Response(answer) = b.invoke(&api_b, "listed", event).await else {
+        panic!("the listed request failed\n{}", b.output());
+    };
+    assert_eq!(
+        answer,
+        json!({"status": "SUPPRESSED", "reason": "DO_NOT_CONTACT"})
+    );
+    numbers.push(listed.to_owned());
+    for (round, number) in numbers.iter().take(8).enumerate() {
         let event = |side: &str| eventbridge(&format!("{side}-{round}"), promotion(number));
         let (left, right) = tokio::join!(
             a.invoke(&api_a, "a", event("a")),
