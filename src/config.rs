@@ -5,8 +5,11 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use crate::domain::Defaults;
-use crate::domain::{Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn};
+use crate::domain::{
+    Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
+};
 use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
+use crate::policy::{SendWindow, WindowPolicy};
 pub use crate::protect::ProtectionConfig;
 
 /// A variable that is set to a value the function cannot use.
@@ -30,21 +33,33 @@ pub struct Config {
     pub metrics_namespace: String,
     /// How Connect calls are bounded in time; see [`SendTimeouts`].
     pub timeouts: SendTimeouts,
+    /// The category of a request that names none (`DEFAULT_CATEGORY`).
+    pub default_category: Category,
+    /// The send windows (`SEND_WINDOW*`); `None`: no window, requests are sent when they come.
+    pub send_window: Option<WindowPolicy>,
+    /// The queue deferred requests of non-SQS triggers are handed to (`REQUEST_QUEUE_URL`).
+    pub request_queue_url: Option<String>,
     /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
     pub protection: Option<ProtectionConfig>,
 }
 
-/// Time bounds of a Connect call, chosen so that no call outlives the invocation.
+/// Time bounds of a Connect call, chosen so that no call outlives the invocation and that a
+/// short invocation (Lambda's default 3 s timeout) still sends: a call is capped by the time
+/// the invocation has left, not refused because a full attempt would not fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendTimeouts {
     /// Time to open a connection to Connect.
     pub connect: Duration,
-    /// One HTTP attempt, from sending to the last byte of the answer.
+    /// One HTTP attempt, from sending to the last byte of the answer (the SDK's bound).
     pub attempt: Duration,
-    /// The whole call, every SDK retry and backoff included.
+    /// The whole call, every SDK retry and backoff included; cut shorter when the invocation's
+    /// cutoff comes first (see [`SendTimeouts::call_budget`]).
     pub operation: Duration,
     /// Kept free at the end of an invocation to build and return the answer.
     pub answer_reserve: Duration,
+    /// The shortest time a call is given: no send starts with less left before the cutoff.
+    /// Connect answers in tens of milliseconds; a call given less would mostly be cut.
+    pub min_call: Duration,
 }
 
 impl Default for SendTimeouts {
@@ -54,15 +69,23 @@ impl Default for SendTimeouts {
             attempt: Duration::from_secs(4),
             operation: Duration::from_secs(10),
             answer_reserve: Duration::from_millis(250),
+            min_call: Duration::from_millis(500),
         }
     }
 }
 
 impl SendTimeouts {
-    /// No send starts with less time left than one full attempt plus the answer reserve:
-    /// a call cut shorter could not even finish once.
+    /// No send starts with less time left than the shortest call plus the answer reserve.
     pub fn start_margin(&self) -> Duration {
-        self.attempt + self.answer_reserve
+        self.min_call + self.answer_reserve
+    }
+
+    /// The time a call starting now is given: the whole operation's, or less when the
+    /// invocation's cutoff (`time_left` minus the answer reserve) comes first. Within it, the
+    /// SDK bounds each attempt by `attempt`; an attempt still running at the cutoff is cut.
+    pub fn call_budget(&self, time_left: Duration) -> Duration {
+        self.operation
+            .min(time_left.saturating_sub(self.answer_reserve))
     }
 }
 
@@ -139,27 +162,89 @@ impl Config {
             });
         }
 
+        let default_category = get("DEFAULT_CATEGORY")
+            .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
+            .transpose()?
+            .unwrap_or(Category::Transactional);
+        let request_queue_url = get("REQUEST_QUEUE_URL")
+            .map(|v| parse("REQUEST_QUEUE_URL", queue_url(v)))
+            .transpose()?;
+
         Ok(Self {
             defaults,
             max_in_flight,
             max_requests_per_second,
             metrics_namespace,
             timeouts: SendTimeouts::default(),
-            protection: protection(&get)?,
+            default_category,
+            send_window: send_window(&get, default_category)?,
+            request_queue_url,
+            protection: protection(&get, default_category)?,
         })
     }
 }
 
+/// The send windows and what they bind; `None` when no `SEND_WINDOW*` is set. The other
+/// variables are checked whether or not a window is set.
+fn send_window(
+    get: &impl Fn(&str) -> Option<String>,
+    default_category: Category,
+) -> Result<Option<WindowPolicy>, ConfigError> {
+    let window = |name: &'static str| {
+        get(name)
+            .map(|v| parse(name, SendWindow::parse(&v)))
+            .transpose()
+    };
+    let common = window("SEND_WINDOW")?;
+    let sms = window("SEND_WINDOW_SMS")?.or_else(|| common.clone());
+    let whatsapp = window("SEND_WINDOW_WHATSAPP")?.or(common);
+    let categories = match get("SEND_WINDOW_CATEGORIES") {
+        None => vec![Category::Transactional, Category::Promotional],
+        Some(list) => parse(
+            "SEND_WINDOW_CATEGORIES",
+            list.split(',')
+                .map(|c| Category::parse(c.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|problem| format!("{problem}, comma-separated; found {list:?}")),
+        )?,
+    };
+    let default_time_zone = get("DEFAULT_TIME_ZONE")
+        .map(|v| parse("DEFAULT_TIME_ZONE", RecipientTimeZone::parse(&v)))
+        .transpose()?;
+    if sms.is_none() && whatsapp.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(WindowPolicy {
+        sms,
+        whatsapp,
+        categories,
+        default_category,
+        default_time_zone,
+    }))
+}
+
+/// An SQS queue URL: `http(s)://host/account/name`, a standard queue (a FIFO queue takes no
+/// per-message delay).
+fn queue_url(url: String) -> Result<String, String> {
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.split('/').filter(|part| !part.is_empty()).count() < 4 {
+        return Err(format!(
+            "must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/requests, found {url:?}"
+        ));
+    }
+    if url.ends_with(".fifo") {
+        return Err("must be a standard queue: a FIFO queue takes no per-message delay".into());
+    }
+    Ok(url)
+}
+
 /// `STATE_TABLE_NAME` and what it switches on: the hash key, the caps and their scope and
-/// categories, and the default category the caps read (contract §6). Every variable is checked
+/// categories; the caps read the configured `DEFAULT_CATEGORY` (contract §6). Every variable is checked
 /// even when the table is unset, and caps without a table fail: they would silently not bind.
 fn protection(
     get: &impl Fn(&str) -> Option<String>,
+    default_category: Category,
 ) -> Result<Option<ProtectionConfig>, ConfigError> {
-    let default_category = get("DEFAULT_CATEGORY")
-        .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
-        .transpose()?
-        .unwrap_or(Category::Transactional);
     let scope = get("FREQUENCY_CAP_SCOPE")
         .map(|v| parse("FREQUENCY_CAP_SCOPE", CapScope::parse(&v)))
         .transpose()?
@@ -235,6 +320,44 @@ mod tests {
         assert_eq!(c.max_requests_per_second, None);
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
+        assert!(c.send_window.is_none());
+        assert_eq!(c.default_category, Category::Transactional);
+    }
+
+    #[test]
+    fn a_channel_window_overrides_the_common_one_and_binds_every_category_by_default() {
+        let c = config(&[
+            ("SEND_WINDOW", "Mon-Fri 08:00-21:00"),
+            ("SEND_WINDOW_WHATSAPP", "Sat 09:00-18:00"),
+        ])
+        .unwrap();
+        let policy = c.send_window.unwrap();
+        assert_eq!(policy.sms, SendWindow::parse("Mon-Fri 08:00-21:00").ok());
+        assert_eq!(policy.whatsapp, SendWindow::parse("Sat 09:00-18:00").ok());
+        assert_eq!(
+            policy.categories,
+            [Category::Transactional, Category::Promotional]
+        );
+        let only_sms = config(&[("SEND_WINDOW_SMS", "Mon 08:00-09:00")]).unwrap();
+        assert!(only_sms.send_window.unwrap().whatsapp.is_none());
+    }
+
+    #[test]
+    fn a_call_gets_its_operation_timeout_or_what_is_left_before_the_answer_reserve() {
+        let t = SendTimeouts::default();
+        let ms = Duration::from_millis;
+        // (time left, the call's budget)
+        let cases = [
+            (ms(30_000), ms(10_000)),
+            (ms(4_250), ms(4_000)),
+            (ms(2_900), ms(2_650)),
+            (ms(750), ms(500)),
+            (ms(100), ms(0)),
+        ];
+        for (left, budget) in cases {
+            assert_eq!(t.call_budget(left), budget, "{left:?} left");
+        }
+        assert_eq!(t.start_margin(), ms(750));
     }
 
     #[test]
@@ -257,7 +380,30 @@ mod tests {
             ("MAX_IN_FLIGHT", "4", "0"),
             ("CONNECT_MAX_REQUESTS_PER_SECOND", "2.5", "-1"),
             ("METRICS_NAMESPACE", "Reminders", &"n".repeat(256)),
+            (
+                "SEND_WINDOW",
+                "Mon-Fri 08:00-21:00; Sat 09:00-18:00",
+                "Mon-Fri 8-21",
+            ),
+            ("SEND_WINDOW_SMS", "Mon-Sun 09:00-20:00", "Sun 21:00-08:00"),
+            (
+                "SEND_WINDOW_WHATSAPP",
+                "Sat 09:00-18:00",
+                "Caturday 09:00-18:00",
+            ),
+            ("SEND_WINDOW_CATEGORIES", "PROMOTIONAL", "PROMOTIONAL,SPAM"),
             ("DEFAULT_CATEGORY", "promotional", "MARKETING"),
+            ("DEFAULT_TIME_ZONE", "America/Chicago", "Central Time"),
+            (
+                "REQUEST_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/requests",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/requests.fifo",
+            ),
+            (
+                "REQUEST_QUEUE_URL",
+                "http://127.0.0.1:5000/123456789012/q",
+                "requests",
+            ),
             ("FREQUENCY_CAP_SCOPE", "recipient", "account"),
             (
                 "FREQUENCY_CAP_CATEGORIES",

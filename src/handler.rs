@@ -1,6 +1,7 @@
 //! The function: recognises the trigger, hands the event to its module, and returns that
 //! trigger's answer or typed error. Holds what lives across invocations.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -13,6 +14,8 @@ use crate::connect::ContactStarter;
 use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
 use crate::intake::Intake;
 use crate::pipeline::Pipeline;
+use crate::policy::Clock;
+use crate::queue::RequestQueue;
 use crate::send::Sender;
 use crate::store::RecipientState;
 use crate::telemetry;
@@ -73,25 +76,29 @@ impl<C: ContactStarter> Function<C> {
         }
     }
 
+    /// Reads "now" from `clock` (tests, and the local run's `--now`) instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.sender = self.sender.with_clock(clock);
+        self
+    }
+
+    /// Holds requests outside their send window in SQS through `queue`. Given only when a
+    /// window is configured.
+    pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.sender = self.sender.with_queue(queue);
+        self
+    }
+
     /// Attaches the recipient state (the DynamoDB table) that the configured protection keeps;
     /// see [`Sender::with_recipient_state`].
-    pub fn with_recipient_state(mut self, state: std::sync::Arc<dyn RecipientState>) -> Self {
+    pub fn with_recipient_state(mut self, state: Arc<dyn RecipientState>) -> Self {
         self.sender = self.sender.with_recipient_state(state);
         self
     }
 
-    /// The Connect port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        self.sender.connect()
-    }
-
     /// The entry point the Lambda runtime calls.
     pub async fn handle_lambda(&self, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
-        let remaining = event
-            .context
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
+        let remaining = time_left(event.context.deadline(), SystemTime::now());
         self.handle(
             event.payload,
             &event.context.request_id,
@@ -145,6 +152,56 @@ impl<C: ContactStarter> Function<C> {
     }
 }
 
+/// Lambda's longest function timeout: no invocation's deadline lies further from now than this,
+/// either way.
+const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The time an invocation has when its deadline is no time Lambda would give: Lambda's default
+/// function timeout.
+const FALLBACK_BUDGET: Duration = Duration::from_secs(3);
+
+/// The time left before `deadline`. A deadline further than Lambda's longest timeout from `now`
+/// is an emulator's stand-in, not a time (`cargo lambda watch` sends `600000`, which reads as
+/// 1970): the invocation then gets Lambda's default timeout, rather than refusing every send as
+/// if the deadline had passed decades ago.
+fn time_left(deadline: SystemTime, now: SystemTime) -> Duration {
+    match deadline.duration_since(now) {
+        Ok(left) if left <= MAX_FUNCTION_TIMEOUT => left,
+        Err(past) if past.duration() <= MAX_FUNCTION_TIMEOUT => Duration::ZERO,
+        _ => {
+            tracing::warn!(
+                budget_ms = FALLBACK_BUDGET.as_millis() as u64,
+                "the invocation's deadline is not a time Lambda gives (a local emulator?): answering within Lambda's default timeout"
+            );
+            FALLBACK_BUDGET
+        }
+    }
+}
+
 fn to_value(answer: impl Serialize) -> Result<Value, FunctionError> {
     serde_json::to_value(answer).map_err(|err| FunctionError::Answer(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_is_the_deadlines_unless_it_is_no_time_lambda_gives() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let secs = Duration::from_secs;
+        // (deadline, time left)
+        let cases = [
+            (now + secs(3), secs(3)),
+            (now + secs(900), secs(900)),
+            (now - secs(1), Duration::ZERO),
+            (now - secs(900), Duration::ZERO),
+            // `cargo lambda watch` sends 600000: ten minutes after the epoch.
+            (SystemTime::UNIX_EPOCH + secs(600), FALLBACK_BUDGET),
+            (now + secs(901), FALLBACK_BUDGET),
+        ];
+        for (deadline, left) in cases {
+            assert_eq!(time_left(deadline, now), left, "{deadline:?}");
+        }
+    }
 }

@@ -84,6 +84,8 @@ pub struct ChannelTally {
     pub started: u32,
     /// Suppressed requests by reason (`DO_NOT_CONTACT`, `FREQUENCY_CAP`).
     pub suppressed: BTreeMap<&'static str, u32>,
+    /// Requests held until their send window opens.
+    pub deferred: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
     pub throttled: u32,
@@ -103,6 +105,7 @@ impl Tally {
             Outcome::Suppressed(reason) => {
                 *entry.suppressed.entry(reason.as_str()).or_default() += 1;
             }
+            Outcome::Deferred { .. } => entry.deferred += 1,
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;
@@ -136,6 +139,11 @@ impl Tally {
             }
         }
         all
+    }
+
+    /// Requests deferred, over every channel.
+    pub fn deferred(&self) -> u32 {
+        self.per_channel.values().map(|t| t.deferred).sum()
     }
 
     /// Failures by reason code, over every channel.

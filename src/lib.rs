@@ -9,7 +9,8 @@
 //!                               intake: size ─► wire (either form) ─► domain rules ─► token
 //!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
-//!                               send: the invocation's budget, expiry, pacing
+//!                               send: policy (send window: now, or defer ─► queue),
+//!                                   │  the invocation's budget, expiry, pacing
 //!                                   │ protect: policy (hash, caps) ──► store::RecipientState
 //!                                   │          (do-not-contact list, cap counters: DynamoDB)
 //!                                   ▼
@@ -26,6 +27,7 @@
 
 mod config;
 mod connect;
+mod deferral;
 mod dispatch;
 mod domain;
 mod handler;
@@ -38,6 +40,7 @@ mod pacing;
 mod pipeline;
 mod policy;
 mod protect;
+mod queue;
 mod send;
 mod shutdown;
 mod store;
@@ -50,10 +53,15 @@ pub use config::{Config, ConfigError, SendTimeouts};
 pub use connect::client_settings::ClientSettings;
 pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
 pub use connect::{ContactId, ContactStarter, StartError};
-pub use domain::{Category, Channel, ClientToken, OutboundChat, ValidationError, Violation};
+pub use domain::{
+    Category, Channel, ClientToken, OutboundChat, RecipientTimeZone, ValidationError, Violation,
+};
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
 pub use policy::RecipientKey;
+pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
+pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
+pub use queue::{QueueError, RequestQueue};
 pub use store::client::{StateTimeouts, load_state_client};
 pub use store::dynamodb::DynamoRecipientState;
 pub use store::{RecipientState, StateError};

@@ -1,5 +1,6 @@
 //! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the
-//! Connect client (and the DynamoDB client when recipient protection is configured), and runs
+//! Connect client (the SQS client when a send window is configured, the DynamoDB client when
+//! recipient protection is), and runs
 //! the function. Wiring only.
 
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
@@ -11,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use outbound_chat::ClientSettings;
 use outbound_chat::load_client;
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter};
+use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, load_sqs_client};
 use outbound_chat::{DynamoRecipientState, StateTimeouts, load_state_client};
 use serde_json::Value;
 
@@ -33,8 +34,16 @@ async fn run() -> Result<(), Error> {
     runtime::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
-    let (config, client_settings) = Config::from_env()
-        .and_then(|config| Ok((config, ClientSettings::from_env()?)))
+    let (config, client_settings, sqs_settings) = Config::from_env()
+        .and_then(|config| {
+            let connect = ClientSettings::from_env()?;
+            // No SQS client without a send window: nothing would be deferred.
+            let sqs = match config.send_window {
+                Some(_) => Some(ClientSettings::for_sqs(|name| std::env::var(name).ok())?),
+                None => None,
+            };
+            Ok((config, connect, sqs))
+        })
         .inspect_err(|err| {
             tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
         })?;
@@ -54,6 +63,10 @@ async fn run() -> Result<(), Error> {
     let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
     let mut function = Function::new(connect, &config);
+    if let Some(settings) = &sqs_settings {
+        let queue = SdkRequestQueue::new(load_sqs_client(settings, config.timeouts));
+        function = function.with_queue(Arc::new(queue));
+    }
     // No DynamoDB client at all unless STATE_TABLE_NAME is set.
     if let Some(protection) = &config.protection {
         let settings = client_settings

@@ -3,16 +3,28 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
+
 use crate::connect::{ContactId, StartError};
+use crate::deferral::DeferralFailed;
 use crate::domain::{Reason, ValidationError};
-use crate::policy::SuppressReason;
+use crate::policy::{Refusal, SuppressReason};
 use crate::store::StateError;
 
-/// The end of one request: a started contact, a suppressed request (a policy said no: final,
-/// never retried, reported to no trigger as a failure) or a reported failure. Nothing else.
+/// The end of one request: a started contact, a request held until its send window opens, a
+/// suppressed request (a policy said no: final, never retried, reported to no trigger as a
+/// failure) or a reported failure. Nothing else.
+///
+/// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item |
+/// |---|---|---|---|---|
+/// | started | not reported | `{"contactId"}` | 200 | `SuccessfulRequestList` |
+/// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
+/// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` |
+/// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
+    Deferred { not_before: Timestamp },
     Suppressed(SuppressReason),
     Failed(Failure),
 }
@@ -31,6 +43,12 @@ pub enum Failure {
     /// The recipient state could not be checked: the request is not sent unchecked.
     #[error("{0}")]
     State(StateError),
+    /// The send window can never hold the request.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// Outside its send window, and it could not be held for the opening.
+    #[error("{0}")]
+    NotDeferred(DeferralFailed),
 }
 
 /// Why the function chose not to call Connect for a valid request.
@@ -44,6 +62,8 @@ pub enum NotSent {
     QuotaReachedEarlier,
     #[error("not sent: an earlier record of the same FIFO message group failed")]
     EarlierInGroupFailed,
+    #[error("not sent: an earlier record of the same FIFO message group waits for its send window")]
+    EarlierInGroupDeferred,
 }
 
 /// The typed error an asynchronous trigger (EventBridge, direct invoke) returns.
@@ -54,6 +74,7 @@ pub enum ErrorKind {
     Throttled,
     Rejected,
     Unavailable,
+    OutsideSendWindow,
 }
 
 impl ErrorKind {
@@ -64,6 +85,7 @@ impl ErrorKind {
             Self::Throttled => "Throttled",
             Self::Rejected => "Rejected",
             Self::Unavailable => "Unavailable",
+            Self::OutsideSendWindow => "OutsideSendWindow",
         }
     }
 }
@@ -93,12 +115,16 @@ impl Failure {
                 | StartError::Conflict { .. }
                 | StartError::Idempotency { .. },
             ) => ErrorKind::Rejected,
+            Self::Refused(_) => ErrorKind::ValidationError,
+            Self::NotDeferred(DeferralFailed::NoQueue { .. }) => ErrorKind::OutsideSendWindow,
+            Self::NotDeferred(DeferralFailed::NotHeld { .. }) => ErrorKind::Unavailable,
         }
     }
 
     /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
     /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
-    /// `CONFLICT`, `NOT_ATTEMPTED`, `STATE_UNAVAILABLE`).
+    /// `CONFLICT`, `NOT_ATTEMPTED`, `STATE_UNAVAILABLE`, `TIME_ZONE_UNKNOWN`,
+    /// `SEND_WINDOW_NEVER_OPEN`, `OUTSIDE_SEND_WINDOW`).
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(err) => match err.violations()[0].reason {
@@ -121,13 +147,17 @@ impl Failure {
             Self::Connect(StartError::Idempotency { .. }) => "IDEMPOTENCY_EXCEPTION",
             Self::Connect(StartError::Rejected { .. }) => "REJECTED",
             Self::State(_) => "STATE_UNAVAILABLE",
+            Self::Refused(refusal) => refusal.code(),
+            Self::NotDeferred(DeferralFailed::NoQueue { .. }) => "OUTSIDE_SEND_WINDOW",
+            Self::NotDeferred(DeferralFailed::NotHeld { .. }) => "INTERNAL_ERROR",
         }
     }
 
     /// The HTTP status of a single-request answer.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Invalid(_) | Self::Expired => 400,
+            Self::Invalid(_) | Self::Expired | Self::Refused(_) => 400,
+            Self::NotDeferred(_) => 503,
             Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => 429,
             Self::NotSent(_) => 503,
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
@@ -142,14 +172,14 @@ impl Failure {
     /// them for its retry, which carries the same token.
     pub fn is_permanent(&self) -> bool {
         match self {
-            Self::Invalid(_) | Self::Expired => true,
+            Self::Invalid(_) | Self::Expired | Self::Refused(_) => true,
             Self::Connect(err) => matches!(
                 err,
                 StartError::Rejected { .. }
                     | StartError::Conflict { .. }
                     | StartError::Idempotency { .. }
             ),
-            Self::NotSent(_) | Self::State(_) => false,
+            Self::NotSent(_) | Self::State(_) | Self::NotDeferred(_) => false,
         }
     }
 
@@ -159,6 +189,7 @@ impl Failure {
         match self {
             Self::Connect(StartError::QuotaExceeded { .. })
             | Self::NotSent(NotSent::QuotaReachedEarlier) => Some(60),
+            Self::NotDeferred(DeferralFailed::NoQueue { wait_seconds, .. }) => Some(*wait_seconds),
             _ => match self.http_status() {
                 429 => Some(1),
                 503 => Some(5),

@@ -4,11 +4,12 @@
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
+use crate::deferral::Route;
 use crate::domain::{OutboundChat, ValidationError};
 use crate::idempotency::DeliveryIdentity;
 use crate::intake::Intake;
 use crate::invocation::Invocation;
-use crate::outcome::Outcome;
+use crate::outcome::{NotSent, Outcome};
 use crate::protect::{Protection, Screened};
 use crate::send::Sender;
 
@@ -49,6 +50,12 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.sender.max_in_flight()
     }
 
+    /// Whether requests outside a send window may need handing to the request queue: only then
+    /// is a copy of each request worth keeping.
+    pub fn keeps_requests(&self) -> bool {
+        self.sender.has_window()
+    }
+
     /// Admits a request given as JSON text.
     pub fn admit_json(
         &self,
@@ -67,19 +74,21 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.intake.admit_value(value, delivery)
     }
 
-    /// Takes an admitted (or refused) request to its outcome; `request_id` names it in logs.
+    /// Takes an admitted (or refused) request to its outcome; `request_id` names it in logs,
+    /// `route` is where it waits if it is outside its send window.
     pub async fn send(
         &self,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
+        route: Route<'_>,
     ) -> Outcome {
         self.sender
-            .process(self.invocation, request_id, request, &self.screened)
+            .process(self.invocation, request_id, request, route, &self.screened)
             .await
     }
 
-    /// Reports a request not sent because an earlier one of its FIFO group failed.
-    pub fn skip(&self, request_id: &str, chat: Option<&OutboundChat>) -> Outcome {
-        self.sender.skip(self.invocation, request_id, chat)
+    /// Reports a request not sent because of an earlier one of its FIFO group (`reason`).
+    pub fn skip(&self, request_id: &str, chat: Option<&OutboundChat>, reason: NotSent) -> Outcome {
+        self.sender.skip(self.invocation, request_id, chat, reason)
     }
 }

@@ -1,6 +1,6 @@
-//! Sending one admitted request: the expiry check, a slot within the invocation's budget,
-//! recipient protection (do-not-contact, caps), pacing, the call to Connect, and exactly one
-//! outcome, logged and counted.
+//! Sending one admitted request: the send window (deferral), the expiry check, a slot within
+//! the invocation's budget, recipient protection (do-not-contact, caps), pacing, the call to
+//! Connect, and exactly one outcome, logged and counted.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,16 +9,19 @@ use tokio::time::Instant;
 
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactStarter, StartError};
+use crate::deferral::{DeferralFailed, Deferrer, Route};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::Pacer;
-use crate::protect::{Protection, ProtectionConfig, Screened, Verdict};
+use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
+use crate::protect::{self, Protection, ProtectionConfig, Screened};
+use crate::queue::RequestQueue;
 use crate::store::RecipientState;
 use crate::telemetry;
 
-/// Long-lived across invocations: the Connect port, the instance's pacer, recipient
-/// protection (once its state is attached) and the settings.
+/// Long-lived across invocations: the Connect port, the instance's pacer, the send window with
+/// its clock and queue, recipient protection (once its state is attached) and the settings.
 pub struct Sender<C> {
     connect: C,
     pacer: Option<Pacer>,
@@ -26,6 +29,10 @@ pub struct Sender<C> {
     max_in_flight: usize,
     protection_config: Option<ProtectionConfig>,
     protection: Option<Protection>,
+    window: Option<WindowPolicy>,
+    clock: Arc<dyn Clock>,
+    request_queue_url: Option<String>,
+    deferrer: Deferrer,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -39,9 +46,31 @@ impl<C: ContactStarter> Sender<C> {
                 .map(|rate| Pacer::new(rate, 1)),
             timeouts: config.timeouts,
             max_in_flight: config.max_in_flight.get(),
+            window: config.send_window.clone(),
+            clock: Arc::new(SystemClock),
+            request_queue_url: config.request_queue_url.clone(),
+            deferrer: Deferrer::default(),
             protection_config: config.protection.clone(),
             protection: None,
         }
+    }
+
+    /// Reads "now" from `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Holds requests outside their send window in SQS through `queue`.
+    pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
+        self
+    }
+
+    /// Whether a send window is configured: only then do triggers keep a copy of a request to
+    /// hand to the request queue.
+    pub fn has_window(&self) -> bool {
+        self.window.is_some()
     }
 
     /// Attaches the recipient state that the configured protection (`STATE_TABLE_NAME`) keeps;
@@ -57,11 +86,6 @@ impl<C: ContactStarter> Sender<C> {
     /// Recipient protection, when configured and attached.
     pub fn protection(&self) -> Option<&Protection> {
         self.protection.as_ref()
-    }
-
-    /// The port, for wiring checks in tests.
-    pub fn connect(&self) -> &C {
-        &self.connect
     }
 
     /// Most Connect calls in flight at once within one invocation.
@@ -81,6 +105,7 @@ impl<C: ContactStarter> Sender<C> {
         invocation: &Invocation,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
+        route: Route<'_>,
         screened: &Screened,
     ) -> Outcome {
         let channel = match &request {
@@ -89,20 +114,60 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => self.send(invocation, &chat, request_id, screened).await,
+            Ok(chat) => match self.hold_back(invocation, &chat, route).await {
+                Some(outcome) => (outcome, None),
+                None => self.send(invocation, &chat, request_id, screened).await,
+            },
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome
     }
 
-    /// Reports a request that is not sent because an earlier one of its FIFO group failed.
+    /// The send window's verdict, acted on: `None` when the request may be sent now, else its
+    /// outcome (deferred, expired first, refused, or not held). No time-zone work and no
+    /// queue call without a configured window.
+    async fn hold_back(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        route: Route<'_>,
+    ) -> Option<Outcome> {
+        let window = self.window.as_ref()?;
+        let now = self.clock.now();
+        let failed = |failure| Some(Outcome::Failed(failure));
+        match window.decide(chat, now) {
+            Verdict::SendNow => None,
+            Verdict::ExpiresFirst => failed(Failure::Expired),
+            Verdict::Refused(refusal) => failed(Failure::Refused(refusal)),
+            Verdict::Defer { .. } if chat.is_expired_at(SystemTime::from(now)) => {
+                failed(Failure::Expired)
+            }
+            Verdict::Defer { not_before } => {
+                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let deferral = self.deferrer.defer(route, chat, not_before, now);
+                match tokio::time::timeout_at(cutoff, deferral).await {
+                    Ok(Ok(())) => Some(Outcome::Deferred { not_before }),
+                    Ok(Err(err)) => failed(Failure::NotDeferred(err)),
+                    Err(_) => failed(Failure::NotDeferred(DeferralFailed::NotHeld {
+                        not_before,
+                        reason: "the call to SQS did not finish before the invocation deadline"
+                            .into(),
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Reports a request that is not sent because an earlier one of its FIFO group failed or
+    /// waits for its window (`reason`).
     pub fn skip(
         &self,
         invocation: &Invocation,
         request_id: &str,
         chat: Option<&OutboundChat>,
+        reason: NotSent,
     ) -> Outcome {
-        let outcome = Outcome::Failed(Failure::NotSent(NotSent::EarlierInGroupFailed));
+        let outcome = Outcome::Failed(Failure::NotSent(reason));
         record(
             invocation,
             request_id,
@@ -123,7 +188,7 @@ impl<C: ContactStarter> Sender<C> {
         screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
-        if chat.is_expired_at(SystemTime::now()) {
+        if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return failed(Failure::Expired);
         }
         let Some(_slot) = invocation.slot().await else {
@@ -132,7 +197,7 @@ impl<C: ContactStarter> Sender<C> {
         if let Some(reason) = invocation.halted() {
             return failed(Failure::NotSent(reason));
         }
-        // The last moment a call may start and still finish one attempt before the answer.
+        // The last moment a call may start and still get its shortest time before the answer.
         let Some(latest_start) = invocation
             .deadline()
             .checked_sub(self.timeouts.start_margin())
@@ -146,11 +211,16 @@ impl<C: ContactStarter> Sender<C> {
             return self.call(invocation, chat, latest_start).await;
         };
         let reservation = match protection
-            .check(chat, screened, request_id, SystemTime::now())
+            .check(
+                chat,
+                screened,
+                request_id,
+                SystemTime::from(self.clock.now()),
+            )
             .await
         {
-            Ok(Verdict::Clear(reservation)) => reservation,
-            Ok(Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
+            Ok(protect::Verdict::Clear(reservation)) => reservation,
+            Ok(protect::Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
             Err(err) => return failed(Failure::State(err)),
         };
         let (outcome, latency) = self.call(invocation, chat, latest_start).await;
@@ -189,18 +259,21 @@ impl<C: ContactStarter> Sender<C> {
         }
         // The waits for pacing and for the recipient state may have crossed the expiry, or
         // left too little time for one attempt.
-        if chat.is_expired_at(SystemTime::now()) {
+        if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return failed(Failure::Expired);
         }
         if Instant::now() > latest_start {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         }
-        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+        // The operation's time, or what is left before the answer reserve if that comes first.
         let called = Instant::now();
-        let result = match tokio::time::timeout_at(cutoff, self.connect.start_contact(chat)).await {
+        let budget = self
+            .timeouts
+            .call_budget(invocation.deadline().saturating_duration_since(called));
+        let result = match tokio::time::timeout(budget, self.connect.start_contact(chat)).await {
             Ok(result) => result,
             Err(_) => Err(StartError::Transient {
-                message: "the call to Connect did not finish before the invocation deadline".into(),
+                message: "the call to Connect did not finish within its time budget".into(),
             }),
         };
         match result {

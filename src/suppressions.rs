@@ -92,10 +92,16 @@ fn read_all(objects: &[(String, Map<String, Value>)]) -> Result<Vec<Entry>, Vali
             )),
         };
         let scope = match object.get("channel") {
-            None | Some(Value::Null) => Ok(None),
+            None => Ok(None),
             Some(Value::String(raw)) => ListScope::parse(raw)
                 .map(Some)
                 .map_err(|problem| Violation::new(field("channel"), problem, Reason::Invalid)),
+            // `null` is refused like everywhere else: leave the member out instead.
+            Some(Value::Null) => Err(Violation::new(
+                field("channel"),
+                "must not be null: leave the member out instead",
+                Reason::Invalid,
+            )),
             Some(_) => Err(Violation::new(
                 field("channel"),
                 "must be SMS, WHATSAPP or ALL",
@@ -107,9 +113,10 @@ fn read_all(objects: &[(String, Map<String, Value>)]) -> Result<Vec<Entry>, Vali
             (number, scope) => violations.extend(number.err().into_iter().chain(scope.err())),
         }
     }
-    match ValidationError::from_violations(violations) {
-        Some(err) => Err(err),
-        None => Ok(entries),
+    if violations.is_empty() {
+        Ok(entries)
+    } else {
+        Err(ValidationError::several(violations))
     }
 }
 
@@ -126,6 +133,7 @@ mod tests {
             Some(ListScope::Channel(crate::domain::Channel::Sms))
         );
         assert_eq!(entries(r#"{"to": "+14255550100"}"#).unwrap()[0].1, None);
+        assert!(entries(r#"{"to": "+14255550100", "channel": null}"#).is_err());
         let batch = |n: usize| {
             let items = vec![r#"{"to": "+14255550100", "channel": "ALL"}"#; n].join(",");
             entries(&format!(r#"{{"suppressions": [{items}]}}"#))

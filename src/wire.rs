@@ -38,6 +38,7 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
     let Value::Object(map) = &value else {
         return Err(invalid("the request must be a JSON object".into()));
     };
+    refuse_lax_shapes(&value)?;
     if map.contains_key("DestinationEndpoint") {
         read::<NativeRequest>(value).map(|r| WireRequest {
             input: r.into_input(),
@@ -48,6 +49,63 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
             input: r.into_input(),
             names: &FRIENDLY,
         })
+    }
+}
+
+/// Members whose value is written as a document of the caller's own (a profile document, which
+/// Connect receives as it is): their insides are not the request's members.
+const OPAQUE_MEMBERS: [&str; 1] = ["customerProfileAttributes"];
+
+/// The only members of either form whose value is a list.
+const LIST_MEMBERS: [&str; 3] = [
+    "supportedMessagingContentTypes",
+    "SupportedMessagingContentTypes",
+    "ValueList",
+];
+
+/// Refuses, each under its path, the two shapes serde would read as something the caller did
+/// not write: a member set to `null` (read as an absent one, so `{"category": null}` would
+/// silently take the configured default) and a list where no list belongs (serde reads a
+/// struct from a list by position, so `"message": ["Hi", "text/plain"]` would be a message).
+/// The published JSON Schema allows neither.
+fn refuse_lax_shapes(value: &Value) -> Result<(), ValidationError> {
+    let mut found = Vec::new();
+    lax_shapes(value, "", &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError::several(found))
+    }
+}
+
+fn lax_shapes(value: &Value, path: &str, found: &mut Vec<Violation>) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    for (key, inner) in map {
+        let member = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let problem = match inner {
+            Value::Null => "must not be null: leave the member out instead",
+            Value::Array(_) if !LIST_MEMBERS.contains(&key.as_str()) => {
+                "has the wrong type: a list is not accepted here"
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    lax_shapes(item, &format!("{member}[{index}]"), found);
+                }
+                continue;
+            }
+            _ if OPAQUE_MEMBERS.contains(&key.as_str()) => continue,
+            _ => {
+                lax_shapes(inner, &member, found);
+                continue;
+            }
+        };
+        found.push(Violation::new(member, problem, Reason::Invalid));
     }
 }
 
@@ -104,6 +162,7 @@ struct FriendlyRequest {
     request_identifier: Option<String>,
     expires_at: Option<String>,
     category: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,7 +195,7 @@ struct SegmentValueDto {
 
 /// The native form (contract §1b): `StartOutboundChatContact`'s input as the API documents it,
 /// plus the fields the contract adds to every request: `RequestIdentifier`, `ExpiresAt`,
-/// `Category`.
+/// `Category`, `TimeZone`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 struct NativeRequest {
@@ -156,6 +215,7 @@ struct NativeRequest {
     request_identifier: Option<String>,
     expires_at: Option<String>,
     category: Option<String>,
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +316,7 @@ impl FriendlyRequest {
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
             category: self.category,
+            time_zone: self.time_zone,
         }
     }
 }
@@ -307,6 +368,7 @@ impl NativeRequest {
             request_identifier: self.request_identifier,
             expires_at: self.expires_at,
             category: self.category,
+            time_zone: self.time_zone,
         }
     }
 }
@@ -344,6 +406,7 @@ pub static FRIENDLY: FieldNames = FieldNames {
     request_identifier: "requestIdentifier",
     expires_at: "expiresAt",
     category: "category",
+    time_zone: "timeZone",
 };
 
 /// The native form's field names.
@@ -379,6 +442,7 @@ pub static NATIVE: FieldNames = FieldNames {
     request_identifier: "RequestIdentifier",
     expires_at: "ExpiresAt",
     category: "Category",
+    time_zone: "TimeZone",
 };
 
 #[cfg(test)]
@@ -424,6 +488,55 @@ mod tests {
             text.contains("message") && text.contains("expected"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_null_member_and_misplaced_list_is_refused_under_its_path_except_in_a_profile_document()
+    {
+        // (request, the paths refused)
+        let cases = [
+            (
+                json!({"to": "+14255550100", "category": null}),
+                vec!["category"],
+            ),
+            (
+                json!({"to": null, "message": {"content": "hi", "contentType": null}}),
+                vec!["message.contentType", "to"],
+            ),
+            (
+                json!({"to": "+14255550100", "segmentAttributes": {"tier": {"ValueString": null, "ValueInteger": 1}}}),
+                vec!["segmentAttributes.tier.ValueString"],
+            ),
+            (
+                json!({"DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+14255550100"}, "ClientToken": null}),
+                vec!["ClientToken"],
+            ),
+            (
+                json!({"to": "+14255550100", "template": {"customerProfileAttributes": {"Nickname": null, "Tags": [1]}}}),
+                vec![],
+            ),
+            (
+                json!({"to": "+14255550100", "message": ["Hi", "text/plain"]}),
+                vec!["message"],
+            ),
+            (
+                json!({"DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "+14255550100"},
+                       "InitialTemplatedSystemMessage": {"KnowledgeBaseId": "kb", "MessageTemplateId": "t", "TemplateAttributes": [{}, "{}"]},
+                       "SegmentAttributes": {"connect:List": {"ValueList": [{"ValueString": null}]}},
+                       "SupportedMessagingContentTypes": ["text/plain"]}),
+                vec![
+                    "InitialTemplatedSystemMessage.TemplateAttributes",
+                    "SegmentAttributes.connect:List.ValueList[0].ValueString",
+                ],
+            ),
+        ];
+        for (request, paths) in cases {
+            let refused: Vec<String> = match from_value(request.clone()) {
+                Ok(_) => Vec::new(),
+                Err(err) => err.violations().iter().map(|v| v.field.clone()).collect(),
+            };
+            assert_eq!(refused, paths, "{request}");
+        }
     }
 
     #[test]

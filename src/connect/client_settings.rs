@@ -46,6 +46,20 @@ impl ClientSettings {
 
     /// Reads the settings through `lookup`; an unset or blank variable is absent.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, "AWS_ENDPOINT_URL_CONNECT")
+    }
+
+    /// The same settings for the SQS client: its endpoint is `AWS_ENDPOINT_URL_SQS`, else
+    /// `AWS_ENDPOINT_URL`.
+    pub fn for_sqs(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, "AWS_ENDPOINT_URL_SQS")
+    }
+
+    /// The settings of a client whose service-specific endpoint variable is `endpoint_variable`.
+    fn read(
+        lookup: impl Fn(&str) -> Option<String>,
+        endpoint_variable: &'static str,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|value| value.trim().to_owned())
@@ -85,7 +99,7 @@ impl ClientSettings {
             "environment",
         );
 
-        let endpoint_url = endpoint_url("AWS_ENDPOINT_URL_CONNECT", &get, flag)?;
+        let endpoint_url = endpoint_url(endpoint_variable, &get, flag)?;
 
         let mode = match get("AWS_RETRY_MODE") {
             None => RetryMode::Standard,

@@ -7,6 +7,7 @@ pub mod sdk;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::domain::OutboundChat;
 
@@ -67,4 +68,15 @@ pub trait ContactStarter: Send + Sync {
         &self,
         chat: &OutboundChat,
     ) -> impl Future<Output = Result<ContactId, StartError>> + Send;
+}
+
+/// A shared port is a port: one Connect client may serve several functions (and a test keeps
+/// its fake while the function holds it).
+impl<C: ContactStarter + ?Sized> ContactStarter for Arc<C> {
+    fn start_contact(
+        &self,
+        chat: &OutboundChat,
+    ) -> impl Future<Output = Result<ContactId, StartError>> + Send {
+        (**self).start_contact(chat)
+    }
 }

@@ -212,12 +212,16 @@ fn segment_value(value: &SegmentValue) -> SegmentAttributeValue {
         SegmentValue::String(s) => builder.value_string(s),
         SegmentValue::Integer(i) => builder.value_integer(*i),
         SegmentValue::Arn(arn) => builder.value_arn(arn),
-        SegmentValue::Map(map) => map
-            .iter()
-            .fold(builder, |b, (k, v)| b.value_map(k, segment_value(v))),
-        SegmentValue::List(items) => items
-            .iter()
-            .fold(builder, |b, v| b.value_list(segment_value(v))),
+        // Set as a whole, so that an empty map or list is sent as one (adding entries one by
+        // one would leave it out, and Connect would get a value with no member at all).
+        SegmentValue::Map(map) => builder.set_value_map(Some(
+            map.iter()
+                .map(|(k, v)| (k.clone(), segment_value(v)))
+                .collect(),
+        )),
+        SegmentValue::List(items) => {
+            builder.set_value_list(Some(items.iter().map(segment_value).collect()))
+        }
     }
     .build()
 }

@@ -14,6 +14,7 @@ mod phone;
 mod request;
 mod segments;
 mod violation;
+mod zone;
 
 pub use attributes::{ContactAttributes, MAX_ATTRIBUTES_BYTES};
 pub use channel::{Channel, SUBTYPE_KEY};
@@ -33,3 +34,4 @@ pub use request::{Category, FieldNames, OutboundChat, RequestInput};
 pub use segments::SegmentInput;
 pub use segments::{SegmentAttributes, SegmentValue};
 pub use violation::{Reason, ValidationError, Violation};
+pub use zone::RecipientTimeZone;

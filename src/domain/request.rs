@@ -14,6 +14,7 @@
 //! | segmentAttributes | `segments.rs` |
 //! | chatDurationInMinutes, displayName, relatedContactId, clientToken, requestIdentifier | `ids.rs` |
 //! | expiresAt, category | here |
+//! | timeZone | `zone.rs` |
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -35,6 +36,7 @@ use super::message::{
 use super::phone::{DestinationNumber, PhoneNumberArn};
 use super::segments::{self, SegmentAttributes, SegmentInput};
 use super::violation::{Check, Reason, ValidationError};
+use super::zone::RecipientTimeZone;
 
 /// Where each member of a request sits in the caller's form (`template.messageTemplateId` or
 /// `InitialTemplatedSystemMessage.MessageTemplateId`). The wire side owns one table per form.
@@ -50,6 +52,7 @@ pub struct FieldNames {
     pub request_identifier: &'static str,
     pub expires_at: &'static str,
     pub category: &'static str,
+    pub time_zone: &'static str,
 }
 
 /// One request's raw members, as either wire form brought them. `None` is an absent member.
@@ -69,6 +72,7 @@ pub struct RequestInput {
     pub request_identifier: Option<String>,
     pub expires_at: Option<String>,
     pub category: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 /// What a message is for, which decides the recipient protections that bind it (send windows,
@@ -110,14 +114,7 @@ pub struct OutboundChat {
     initial_message: Option<InitialMessage>,
     attributes: ContactAttributes,
     segment_attributes: SegmentAttributes,
-    chat_duration: Option<ChatDuration>,
-    display_name: Option<DisplayName>,
-    related_contact_id: Option<RelatedContactId>,
-    supported_content_types: Option<Vec<SupportedContentType>>,
-    client_token: Option<ClientToken>,
-    request_identifier: Option<RequestIdentifier>,
-    expires_at: Option<OffsetDateTime>,
-    category: Option<Category>,
+    options: Options,
 }
 
 impl OutboundChat {
@@ -194,14 +191,7 @@ impl OutboundChat {
             initial_message,
             attributes,
             segment_attributes,
-            chat_duration: options.chat_duration,
-            display_name: options.display_name,
-            related_contact_id: options.related_contact_id,
-            supported_content_types: options.supported_content_types,
-            client_token: options.client_token,
-            request_identifier: options.request_identifier,
-            expires_at: options.expires_at,
-            category: options.category,
+            options,
         })
     }
 
@@ -231,47 +221,54 @@ impl OutboundChat {
         &self.segment_attributes
     }
     pub fn chat_duration(&self) -> Option<ChatDuration> {
-        self.chat_duration
+        self.options.chat_duration
     }
     pub fn display_name(&self) -> Option<&DisplayName> {
-        self.display_name.as_ref()
+        self.options.display_name.as_ref()
     }
     pub fn related_contact_id(&self) -> Option<&RelatedContactId> {
-        self.related_contact_id.as_ref()
+        self.options.related_contact_id.as_ref()
     }
     pub fn supported_content_types(&self) -> Option<&[SupportedContentType]> {
-        self.supported_content_types.as_deref()
+        self.options.supported_content_types.as_deref()
     }
     pub fn client_token(&self) -> Option<&ClientToken> {
-        self.client_token.as_ref()
+        self.options.client_token.as_ref()
     }
     pub fn request_identifier(&self) -> Option<&RequestIdentifier> {
-        self.request_identifier.as_ref()
+        self.options.request_identifier.as_ref()
     }
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
-        self.expires_at
+        self.options.expires_at
     }
 
     /// The category the request declared; the configured default applies when it is `None`.
     pub fn category(&self) -> Option<Category> {
-        self.category
+        self.options.category
+    }
+
+    /// The recipient's time zone, when the request names one.
+    pub fn time_zone(&self) -> Option<&RecipientTimeZone> {
+        self.options.time_zone.as_ref()
     }
 
     /// Whether the request's `expiresAt` has passed at `now`.
     pub fn is_expired_at(&self, now: SystemTime) -> bool {
-        self.expires_at
+        self.options
+            .expires_at
             .is_some_and(|at| OffsetDateTime::from(now) >= at)
     }
 
     /// Uses `token` as the idempotency key unless the request brought its own, which wins
     /// (contract §3).
     pub fn with_token_fallback(mut self, token: ClientToken) -> Self {
-        self.client_token.get_or_insert(token);
+        self.options.client_token.get_or_insert(token);
         self
     }
 }
 
 /// The optional members, each absent, valid, or recorded as a violation.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Options {
     chat_duration: Option<ChatDuration>,
     display_name: Option<DisplayName>,
@@ -281,6 +278,7 @@ struct Options {
     request_identifier: Option<RequestIdentifier>,
     expires_at: Option<OffsetDateTime>,
     category: Option<Category>,
+    time_zone: Option<RecipientTimeZone>,
 }
 
 impl Options {
@@ -350,6 +348,13 @@ impl Options {
             expires_at,
             category: check
                 .optional(names.category, input.category.as_deref(), Category::parse)
+                .flatten(),
+            time_zone: check
+                .optional(
+                    names.time_zone,
+                    input.time_zone.as_deref(),
+                    RecipientTimeZone::parse,
+                )
                 .flatten(),
         }
     }

@@ -50,12 +50,14 @@ impl ValidationError {
         }
     }
 
-    /// Every violation found, or `None` when there is none.
-    pub fn from_violations(violations: Vec<Violation>) -> Option<Self> {
-        (!violations.is_empty()).then_some(Self {
+    /// Several violations found before the rules run (e.g. by the wire side). `violations`
+    /// must not be empty.
+    pub fn several(violations: Vec<Violation>) -> Self {
+        debug_assert!(!violations.is_empty(), "an error names its violations");
+        Self {
             violations,
             channel: None,
-        })
+        }
     }
 
     pub(super) fn from_check(check: Check, channel: Option<Channel>) -> Self {

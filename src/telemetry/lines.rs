@@ -39,6 +39,14 @@ pub fn log_outcome(
             reason = reason.as_str(),
             "request suppressed"
         ),
+        Outcome::Deferred { not_before } => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "deferred",
+            not_before = %not_before,
+            "request held until its send window opens"
+        ),
         Outcome::Failed(failure) => tracing::warn!(
             trigger,
             request_id,
@@ -67,6 +75,7 @@ pub fn log_outcome(
 pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     let tally = invocation.tally();
     let (started, failed) = tally.totals();
+    let deferred = tally.deferred();
     let failures: Vec<String> = tally
         .failures_by_code()
         .iter()
@@ -82,6 +91,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         trigger = invocation.trigger(),
         started,
         suppressed,
+        deferred,
         failed,
         suppressions = suppressions.join(","),
         failures = failures.join(","),

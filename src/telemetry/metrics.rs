@@ -72,6 +72,7 @@ pub fn metric_documents(
             count("RequestsFailed", tally.failures.values().sum()),
             count("Throttles", tally.throttled),
             count("ExpiredRequests", tally.expired),
+            count("Deferred", tally.deferred),
         ];
         values.extend(
             tally

@@ -17,6 +17,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
+use crate::deferral::{RequestCopy, Route};
 use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
 use crate::intake::MAX_REQUEST_BYTES;
@@ -373,10 +374,18 @@ async fn handle_single<C: ContactStarter>(
         item: None,
     });
     let chat = pipeline.admit_json(body, delivery);
-    match pipeline.send(&request.request_id, chat).await {
+    let copy = pipeline.keeps_requests().then_some(RequestCopy::Text(body));
+    match pipeline
+        .send(&request.request_id, chat, Route::Requeue(copy))
+        .await
+    {
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
+        Outcome::Deferred { not_before } => HttpAnswer::json(
+            202,
+            json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
+        ),
         // Final and not the caller's fault: a 200 that says what happened, never retried.
         Outcome::Suppressed(reason) => HttpAnswer::json(
             200,
@@ -436,26 +445,34 @@ async fn handle_batch<C: ContactStarter>(
                 idempotency_key: key,
                 item: Some(id),
             });
-            pipeline.admit_value(item, delivery)
+            let copy = pipeline
+                .keeps_requests()
+                .then(|| RequestCopy::Value(item.clone()));
+            (copy, pipeline.admit_value(item, delivery))
         })
         .collect();
     pipeline
-        .screen(admitted.iter().filter_map(|chat| chat.as_ref().ok()))
+        .screen(admitted.iter().filter_map(|(_, chat)| chat.as_ref().ok()))
         .await;
     let runs = admitted
         .into_iter()
         .zip(&identifiers)
-        .map(|(chat, id)| async move {
+        .map(|((copy, chat), id)| async move {
             let label = format!("{}#{id}", request.request_id);
-            (id, pipeline.send(&label, chat).await)
+            (id, pipeline.send(&label, chat, Route::Requeue(copy)).await)
         });
     let mut successful = Vec::new();
+    let mut deferred = Vec::new();
     let mut suppressed = Vec::new();
     let mut failed = Vec::new();
     for (id, outcome) in join_all(runs).await {
         match outcome {
             Outcome::Started(contact_id) => {
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
+            }
+            Outcome::Deferred { not_before } => {
+                deferred
+                    .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }
             Outcome::Suppressed(reason) => {
                 suppressed.push(json!({"RequestIdentifier": id, "Reason": reason.as_str()}));
@@ -467,14 +484,16 @@ async fn handle_batch<C: ContactStarter>(
             })),
         }
     }
-    HttpAnswer::json(
-        200,
-        json!({
-            "SuccessfulRequestList": successful,
-            "SuppressedRequestList": suppressed,
-            "FailedRequestList": failed,
-        }),
-    )
+    let mut lists = json!({"SuccessfulRequestList": successful, "FailedRequestList": failed});
+    // Each list beyond BatchPutContact's own is given only when what fills it is configured, so
+    // that the answer is BatchPutContact's own shape otherwise.
+    if pipeline.keeps_requests() {
+        lists["DeferredRequestList"] = deferred.into();
+    }
+    if pipeline.protection().is_some() {
+        lists["SuppressedRequestList"] = suppressed.into();
+    }
+    HttpAnswer::json(200, lists)
 }
 
 /// The batch envelope: `{"requests": [1..25 items]}` and nothing else.

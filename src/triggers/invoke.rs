@@ -1,25 +1,32 @@
 //! EventBridge events and direct invocations: one request each, answered with its contact id
-//! (or, when a policy said no, `{"status": "SUPPRESSED", "reason": ...}`: final, not an error,
-//! so nothing retries it), or with a typed error so that Lambda's async retries and the
-//! on-failure destination take the event.
+//! (or `DEFERRED` with its window's opening, once handed to the request queue; or, when a
+//! policy said no, `{"status": "SUPPRESSED", "reason": ...}`: final, not an error, so nothing
+//! retries it), or with a typed error so that Lambda's async retries and the on-failure
+//! destination take the event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
+use crate::deferral::{RequestCopy, Route};
 use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
 use crate::pipeline::Pipeline;
 
-/// The answer of a request that is done: `{"contactId": "..."}`, or
-/// `{"status": "SUPPRESSED", "reason": "DO_NOT_CONTACT" | "FREQUENCY_CAP"}`.
+/// The answer of a request that is done or held: `{"contactId": "..."}`; `{"status":
+/// "DEFERRED", "notBefore": "<RFC 3339>"}` for a request handed to the request queue until its
+/// send window opens; or `{"status": "SUPPRESSED", "reason": "DO_NOT_CONTACT" |
+/// "FREQUENCY_CAP"}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Answer {
-    Started {
-        #[serde(rename = "contactId")]
-        contact_id: String,
+    #[serde(rename_all = "camelCase")]
+    Contact { contact_id: String },
+    #[serde(rename_all = "camelCase")]
+    Deferred {
+        status: &'static str,
+        not_before: String,
     },
     Suppressed {
         status: &'static str,
@@ -54,8 +61,11 @@ pub async fn handle_eventbridge<C: ContactStarter>(
         .id
         .as_deref()
         .map(|event_id| DeliveryIdentity::EventBridge { event_id });
+    let copy = pipeline
+        .keeps_requests()
+        .then(|| RequestCopy::Value(event.detail.clone()));
     let chat = pipeline.admit_value(event.detail, delivery);
-    answer(pipeline.send(id, chat).await)
+    answer(pipeline.send(id, chat, Route::Requeue(copy)).await)
 }
 
 /// Handles a direct invocation: the event is the request; the token derives from the
@@ -65,14 +75,21 @@ pub async fn handle_direct<C: ContactStarter>(
     request_id: &str,
     event: Value,
 ) -> Result<Answer, RequestFailed> {
+    let copy = pipeline
+        .keeps_requests()
+        .then(|| RequestCopy::Value(event.clone()));
     let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
-    answer(pipeline.send(request_id, chat).await)
+    answer(pipeline.send(request_id, chat, Route::Requeue(copy)).await)
 }
 
 fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
     match outcome {
-        Outcome::Started(contact_id) => Ok(Answer::Started {
+        Outcome::Started(contact_id) => Ok(Answer::Contact {
             contact_id: contact_id.to_string(),
+        }),
+        Outcome::Deferred { not_before } => Ok(Answer::Deferred {
+            status: "DEFERRED",
+            not_before: not_before.to_string(),
         }),
         Outcome::Suppressed(reason) => Ok(Answer::Suppressed {
             status: "SUPPRESSED",

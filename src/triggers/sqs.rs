@@ -1,7 +1,8 @@
 //! SQS batches: standard queues run every record concurrently; FIFO queues keep each message
-//! group in order and stop a group at its first failure. The do-not-contact list is looked up
-//! for the whole batch at once. The answer lists exactly the failed message ids, each once (a
-//! suppressed record is done, not failed).
+//! group in order and stop a group at its first failure or deferral. The do-not-contact list is
+//! looked up for the whole batch at once. The answer lists exactly the failed and deferred
+//! message ids, each once (a deferred record is hidden until its send window opens, then SQS
+//! delivers it again; a suppressed record is done, not failed).
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,10 @@ use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
 use crate::connect::ContactStarter;
+use crate::deferral::Route;
 use crate::domain::{OutboundChat, ValidationError};
 use crate::idempotency::DeliveryIdentity;
-use crate::outcome::Outcome;
+use crate::outcome::{NotSent, Outcome};
 use crate::pipeline::Pipeline;
 
 /// An SQS record that cannot be reported back: without a message id, Lambda could not retry
@@ -66,7 +68,9 @@ pub async fn handle<C: ContactStarter>(
         // own size again.) The failures keep the records' order.
         let runs = event.records.iter().zip(admitted).enumerate().map(
             |(index, (record, request))| async move {
-                let outcome = pipeline.send(id_of(record), request).await;
+                let outcome = pipeline
+                    .send(id_of(record), request, route_of(record))
+                    .await;
                 failed_id(record, &outcome).map(|id| (index, id))
             },
         );
@@ -84,19 +88,30 @@ pub async fn handle<C: ContactStarter>(
     Ok(response)
 }
 
-/// Sends one FIFO group in order. After the first failure, the group's later records are not
-/// sent: sending them would break the order the producer asked for.
+/// Sends one FIFO group in order. After the first failure or deferral, the group's later
+/// records are not sent: sending them would break the order the producer asked for. (A
+/// deferred record stays in flight until its opening, and SQS holds the group behind it.)
 async fn run_group<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     records: Vec<Admitted<'_>>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
+    let mut stopped: Option<NotSent> = None;
     for (record, request) in records {
-        let outcome = if failed.is_empty() {
-            pipeline.send(id_of(record), request).await
-        } else {
-            pipeline.skip(id_of(record), request.as_ref().ok())
+        let outcome = match stopped {
+            None => {
+                pipeline
+                    .send(id_of(record), request, route_of(record))
+                    .await
+            }
+            Some(reason) => pipeline.skip(id_of(record), request.as_ref().ok(), reason),
         };
+        stopped = stopped.or(match outcome {
+            // A suppressed record is done: the group goes on after it.
+            Outcome::Started(_) | Outcome::Suppressed(_) => None,
+            Outcome::Deferred { .. } => Some(NotSent::EarlierInGroupDeferred),
+            Outcome::Failed(_) => Some(NotSent::EarlierInGroupFailed),
+        });
         failed.extend(failed_id(record, &outcome));
     }
     failed
@@ -121,10 +136,19 @@ fn admit<C: ContactStarter>(
     pipeline.admit_json(record.body.as_deref().unwrap_or_default(), Some(delivery))
 }
 
+/// Where the record waits if it is outside its send window: hidden in its own queue.
+fn route_of(record: &SqsMessage) -> Route<'_> {
+    Route::SqsRecord {
+        queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
+        receipt_handle: record.receipt_handle.as_deref(),
+    }
+}
+
+/// The record's id if it is to come back: failed, or deferred to its window's opening.
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Started(_) | Outcome::Suppressed(_) => None,
-        Outcome::Failed(_) => record.message_id.clone(),
+        Outcome::Deferred { .. } | Outcome::Failed(_) => record.message_id.clone(),
     }
 }
 

@@ -5,9 +5,11 @@
 //! headers, `response`, `error`, `init/error`) and the Extensions API's `register` and
 //! `event/next`. The launcher gives the process exactly the environment asked for, drains and
 //! keeps its output, stops it with SIGTERM or kills it when dropped, and reads its CPU time and
-//! memory from `/proc`. [`DynamoDbLocal`] runs AWS's DynamoDB Local on a free port for a test.
+//! memory from `/proc`. [`DynamoDbLocal`] runs AWS's DynamoDB Local on a free port for a test;
+//! [`MotoServer`] runs a local AWS-compatible server (moto) for tests.
 
 mod dynamodb_local;
+mod moto;
 mod output;
 mod process;
 mod procfs;
@@ -15,6 +17,7 @@ mod routes;
 mod runtime_api;
 
 pub use dynamodb_local::DynamoDbLocal;
+pub use moto::MotoServer;
 pub use process::{Process, Run, run};
 pub use procfs::CpuSnapshot;
 pub use runtime_api::{Answer, Extension, InitError, Invocation, NoAnswer, RuntimeApi};

@@ -2,8 +2,9 @@
 //! configuration, and a function wired to the fake.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use outbound_chat::OutboundChat;
@@ -125,14 +126,51 @@ impl ContactStarter for FakeConnect {
     }
 }
 
+/// A function and the fake Connect port it calls, which the test keeps to read the calls.
+pub struct TestFunction<C = FakeConnect> {
+    function: Function<Arc<C>>,
+    connect: Arc<C>,
+}
+
+impl<C: ContactStarter> TestFunction<C> {
+    pub fn new(connect: C, config: &Config) -> Self {
+        let connect = Arc::new(connect);
+        Self {
+            function: Function::new(Arc::clone(&connect), config),
+            connect,
+        }
+    }
+
+    /// The fake the function calls.
+    pub fn connect(&self) -> &C {
+        &self.connect
+    }
+
+    /// The function after a builder step (a clock, a queue).
+    pub fn map(self, step: impl FnOnce(Function<Arc<C>>) -> Function<Arc<C>>) -> Self {
+        Self {
+            function: step(self.function),
+            connect: self.connect,
+        }
+    }
+}
+
+impl<C> Deref for TestFunction<C> {
+    type Target = Function<Arc<C>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.function
+    }
+}
+
 /// A function wired to a fresh fake.
-pub fn function() -> Function<FakeConnect> {
-    Function::new(FakeConnect::default(), &test_config())
+pub fn function() -> TestFunction {
+    TestFunction::new(FakeConnect::default(), &test_config())
 }
 
 /// Invokes `function` with a generous deadline.
-pub async fn invoke(
-    function: &Function<FakeConnect>,
+pub async fn invoke<C: ContactStarter>(
+    function: &Function<C>,
     event: Value,
 ) -> Result<Value, FunctionError> {
     function

@@ -39,8 +39,7 @@ async fn an_http_api_request_answers_200_and_derives_its_token_from_the_idempote
     invoke(&second, sample_event("apigw-http-single.json"))
         .await
         .unwrap();
-    let token =
-        |f: &outbound_chat::Function<FakeConnect>| f.connect().calls()[0].client_token().cloned();
+    let token = |f: &TestFunction| f.connect().calls()[0].client_token().cloned();
     assert_eq!(token(&first), token(&second));
     assert!(token(&first).is_some());
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use connect_simulator::{Simulator, SimulatorConfig};
 use lambda_testkit::RuntimeApi;
 use outbound_chat::runtime;
-use outbound_chat::{Config, Function, FunctionError};
+use outbound_chat::{Config, FunctionError};
 use serde_json::{Value, json};
 
 use crate::binary::{lambda_environment, run_binary};
@@ -25,7 +25,7 @@ const MIXED_BATCH: [&str; 4] = [
 
 /// Invokes `function` and returns its answer and the metric documents it published.
 async fn invoke_with_metrics(
-    function: &Function<FakeConnect>,
+    function: &TestFunction,
     event: Value,
 ) -> (Result<Value, FunctionError>, Vec<Value>) {
     runtime::capture_metrics(invoke(function, event)).await
@@ -151,7 +151,7 @@ async fn every_sample_event_publishes_one_valid_document_per_channel_under_the_c
     assert_eq!(names, sample_event_names(), "a sample event has no case");
     for (config, namespace) in configurations {
         for (name, trigger, channels) in cases {
-            let function = Function::new(FakeConnect::default(), &config);
+            let function = TestFunction::new(FakeConnect::default(), &config);
             let event = if name.ends_with(".json") {
                 sample_event(name)
             } else {
@@ -185,6 +185,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("RequestsFailed", 0),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
+                ("Deferred", 0),
             ],
             2,
         ),
@@ -197,6 +198,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("RequestsFailed", 1),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
+                ("Deferred", 0),
                 ("Failures.INVALID_CUSTOMER_ENDPOINT", 1),
             ],
             1,
@@ -215,7 +217,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
 
 #[tokio::test]
 async fn a_throttle_counts_itself_and_every_request_it_held_back() {
-    let function = Function::new(
+    let function = TestFunction::new(
         FakeConnect::default(),
         &config_with(&[("MAX_IN_FLIGHT", "1")]),
     );
@@ -259,6 +261,7 @@ async fn an_expired_request_counts_as_expired_and_never_reaches_connect() {
         ("RequestsFailed", 1),
         ("Throttles", 0),
         ("ExpiredRequests", 1),
+        ("Deferred", 0),
         ("Failures.EXPIRED", 1),
     ]
     .into();

@@ -308,7 +308,7 @@ impl ContactStarter for OpaqueIds {
 /// The Debug form of every chat the port was asked to start, client tokens blanked: a token is
 /// the caller's idempotency key, not personal data, and a caller may well build it from an
 /// order number that is also a contact attribute (`order-A-1002-out-for-delivery`).
-fn calls_debug(function: &Function<OpaqueIds>) -> String {
+fn calls_debug(function: &TestFunction<OpaqueIds>) -> String {
     let debug = format!("{:?}", function.connect().0.calls());
     let mut blanked = String::new();
     let mut rest = debug.as_str();
@@ -333,7 +333,7 @@ async fn assert_events_private(events: &[Value], failure: Option<StartError>, ex
         let (logs, output) = with_trace_logs(json, async {
             let mut output = String::new();
             for event in events {
-                let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+                let function = TestFunction::new(OpaqueIds(FakeConnect::default()), &test_config());
                 if let Some(failure) = &failure {
                     for needle in needles(event).iter().filter(|n| n.starts_with('+')) {
                         function
@@ -534,7 +534,7 @@ async fn every_sample_event_leaks_nothing_whatever_connect_answers() {
 async fn capture_works_and_shows_numbers_masked() {
     let event = sample_event("sqs-mixed-batch.json");
     let (logs, output) = with_trace_logs(false, async {
-        let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+        let function = TestFunction::new(OpaqueIds(FakeConnect::default()), &test_config());
         let mut output = invoke_rendered(&function, event.clone(), Duration::from_secs(60)).await;
         writeln!(output, "{}", calls_debug(&function)).unwrap();
         output
@@ -663,7 +663,7 @@ async fn http_rejections_leak_nothing() {
 async fn a_request_past_its_deadline_leaks_nothing() {
     let requests = valid_requests();
     let (logs, output) = with_trace_logs(true, async {
-        let function = Function::new(OpaqueIds(FakeConnect::default()), &test_config());
+        let function = TestFunction::new(OpaqueIds(FakeConnect::default()), &test_config());
         let mut output = String::new();
         for request in &requests {
             output += &invoke_rendered(&function, request.clone(), Duration::ZERO).await;

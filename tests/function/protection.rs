@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use outbound_chat::DynamoRecipientState;
 use outbound_chat::runtime::capture_metrics;
-use outbound_chat::{DynamoRecipientState, Function};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -38,7 +38,7 @@ fn suppressed(reason: &str) -> Value {
     json!({"status": "SUPPRESSED", "reason": reason})
 }
 
-async fn change_list(function: &Function<FakeConnect>, method: &str, body: Value) -> Value {
+async fn change_list(function: &TestFunction, method: &str, body: Value) -> Value {
     let answer = invoke(function, http_request(method, "/suppressions", &body))
         .await
         .unwrap();
@@ -135,17 +135,19 @@ async fn a_bad_list_change_is_refused_whole_and_an_unconfigured_list_is_not_foun
     assert_eq!(http_body(&answer)["code"], "NOT_CONFIGURED");
 }
 
-fn function_without_state() -> Function<FakeConnect> {
+fn function_without_state() -> TestFunction {
     function()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_no_table_configured_no_state_is_read_or_written() {
     let state = State::start().await;
-    let unconfigured =
-        Function::new(FakeConnect::default(), &test_config()).with_recipient_state(Arc::new(
-            DynamoRecipientState::new(state.client.clone(), &state.table),
-        ));
+    let unconfigured = TestFunction::new(FakeConnect::default(), &test_config()).map(|f| {
+        f.with_recipient_state(Arc::new(DynamoRecipientState::new(
+            state.client.clone(),
+            &state.table,
+        )))
+    });
     let answer = invoke(
         &unconfigured,
         sqs(&[("m-1", promotion(FREE)), ("m-2", sms(FREE))]),
@@ -393,7 +395,7 @@ async fn dynamodb_throttling_or_a_5xx_is_retried_by_the_sdk_then_by_the_trigger_
     ] {
         let (endpoint, requests) = failing_dynamodb(status, code).await;
         let state = DynamoRecipientState::new(client(&endpoint, None), TABLE);
-        let function = Function::new(
+        let function = TestFunction::new(
             FakeConnect::default(),
             &config_with(&[
                 ("STATE_TABLE_NAME", TABLE),
@@ -401,7 +403,7 @@ async fn dynamodb_throttling_or_a_5xx_is_retried_by_the_sdk_then_by_the_trigger_
                 ("FREQUENCY_CAPS", "1/24h"),
             ]),
         )
-        .with_recipient_state(Arc::new(state));
+        .map(|f| f.with_recipient_state(Arc::new(state)));
         let routed = invoke(&function, eventbridge("e-1", promotion(FREE))).await;
         let err = routed.unwrap_err();
         assert_eq!(err.error_type(), "Unavailable", "{code}");

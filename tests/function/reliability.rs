@@ -137,7 +137,7 @@ impl ContactStarter for CountingConnect {
 #[tokio::test(start_paused = true)]
 async fn a_standard_batch_never_has_more_than_max_in_flight_calls_and_uses_them_all() {
     let latency = Duration::from_millis(50);
-    let function = Function::new(CountingConnect::new(latency), &with_in_flight("4", None));
+    let function = TestFunction::new(CountingConnect::new(latency), &with_in_flight("4", None));
     let started = Instant::now();
     let answer = handle(&function, standard_batch(40, |i| format!("+1425500{i:04}"))).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
@@ -168,7 +168,7 @@ async fn fifo_groups_share_the_in_flight_bound_and_each_group_keeps_its_order() 
         }
     }
     let connect = CountingConnect::new(Duration::from_millis(50));
-    let function = Function::new(connect, &with_in_flight("4", None));
+    let function = TestFunction::new(connect, &with_in_flight("4", None));
     let answer = handle(&function, json!({ "Records": records })).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
 

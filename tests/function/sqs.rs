@@ -123,7 +123,7 @@ async fn a_redelivered_record_gets_the_same_token_and_records_get_different_ones
     invoke(&again, sample_event("sqs-mixed-batch.json"))
         .await
         .unwrap();
-    let tokens = |f: &outbound_chat::Function<FakeConnect>| {
+    let tokens = |f: &TestFunction| {
         let mut calls: Vec<(String, String)> = f
             .connect()
             .calls()
@@ -165,7 +165,7 @@ async fn a_request_with_its_own_client_token_keeps_it() {
 
 #[tokio::test]
 async fn throttling_stops_the_batch_and_reports_every_unsent_record() {
-    let function = Function::new(
+    let function = TestFunction::new(
         FakeConnect::default(),
         &config_with(&[("MAX_IN_FLIGHT", "1")]),
     );
@@ -194,5 +194,3 @@ async fn an_sqs_record_without_a_message_id_fails_the_whole_batch() {
     assert_eq!(err.error_type(), "MalformedEvent");
     assert!(function.connect().calls().is_empty());
 }
-
-use outbound_chat::Function;

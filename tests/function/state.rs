@@ -17,11 +17,11 @@ use aws_sdk_dynamodb::types::{
 use lambda_testkit::DynamoDbLocal;
 use outbound_chat::chat::DestinationNumber;
 use outbound_chat::{
-    ClientSettings, DynamoRecipientState, Function, RecipientKey, StateTimeouts, load_state_client,
+    ClientSettings, DynamoRecipientState, RecipientKey, StateTimeouts, load_state_client,
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{FakeConnect, config_with};
+use crate::helpers::{FakeConnect, TestFunction, config_with};
 
 /// The recipient hash key of the tests: 32 bytes, base64.
 pub const HASH_KEY: &str = "dGVzdC1yZWNpcGllbnQtaGFzaC1rZXktMzItYnl0ZXM=";
@@ -111,15 +111,15 @@ impl State {
     }
 
     /// The test configuration with the table, the key and `overrides`.
-    pub fn function(&self, overrides: &[(&str, &str)]) -> Function<FakeConnect> {
+    pub fn function(&self, overrides: &[(&str, &str)]) -> TestFunction {
         let mut vars = vec![
             ("STATE_TABLE_NAME", self.table.as_str()),
             ("RECIPIENT_HASH_KEY", HASH_KEY),
         ];
         vars.extend_from_slice(overrides);
         let state = DynamoRecipientState::new(self.client.clone(), &self.table);
-        Function::new(FakeConnect::default(), &config_with(&vars))
-            .with_recipient_state(Arc::new(state))
+        TestFunction::new(FakeConnect::default(), &config_with(&vars))
+            .map(|f| f.with_recipient_state(Arc::new(state)))
     }
 
     /// The places taken in every counter of `number`'s recipient, and each counter's expiry.

@@ -92,6 +92,32 @@ async fn a_valid_request_starts_one_contact_with_what_the_function_sent() {
 }
 
 #[tokio::test]
+async fn an_empty_segment_map_or_list_reaches_connect_as_one() {
+    let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
+    let starter = sdk_starter(&simulator);
+    let mut request = sms();
+    request["segmentAttributes"] = json!({
+        "tier": {"ValueMap": {}},
+        "connect:Tags": {"ValueList": []},
+        "connect:Nested": {"ValueList": [{"ValueMap": {}}]},
+    });
+    let started = starter.start_contact(&chat(request)).await;
+    let journal = simulator.journal();
+    assert!(
+        started.is_ok(),
+        "{:?}",
+        journal.last().map(|e| e.outcome.to_string())
+    );
+    let sent = &simulator.contacts()[0].request["SegmentAttributes"];
+    assert_eq!(sent["tier"], json!({"ValueMap": {}}));
+    assert_eq!(sent["connect:Tags"], json!({"ValueList": []}));
+    assert_eq!(
+        sent["connect:Nested"],
+        json!({"ValueList": [{"ValueMap": {}}]})
+    );
+}
+
+#[tokio::test]
 async fn every_connect_error_maps_to_its_classification() {
     type Expected = fn(&StartError) -> bool;
     let cases: Vec<(ConnectErrorCode, Expected)> = vec![

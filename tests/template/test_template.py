@@ -39,13 +39,21 @@ REQUIRED_VARIABLES = {
     "CONNECT_CONTACT_FLOW_ID": "ContactFlowId",
     "MAX_IN_FLIGHT": "MaxInFlight",
     "METRICS_NAMESPACE": "MetricsNamespace",
+    "DEFAULT_CATEGORY": "DefaultCategory",
 }
 OPTIONAL_VARIABLES = {
     "SMS_SOURCE_PHONE_NUMBER_ARN": "SmsSourcePhoneNumberArn",
     "WHATSAPP_SOURCE_PHONE_NUMBER_ARN": "WhatsAppSourcePhoneNumberArn",
     "DEFAULT_CHAT_DURATION_MINUTES": "DefaultChatDurationMinutes",
     "CONNECT_MAX_REQUESTS_PER_SECOND": "ConnectMaxRequestsPerSecond",
+    "SEND_WINDOW": "SendWindow",
+    "SEND_WINDOW_SMS": "SendWindowSms",
+    "SEND_WINDOW_WHATSAPP": "SendWindowWhatsApp",
+    "SEND_WINDOW_CATEGORIES": "SendWindowCategories",
+    "DEFAULT_TIME_ZONE": "DefaultTimeZone",
 }
+# Set only when some send window is (contract section 6): the queue deferred requests wait in.
+WINDOW_VARIABLES = {"REQUEST_QUEUE_URL": {"Ref": "RequestQueue"}}
 
 # Recipient protection (contract section 6): set only when the stack creates its state.
 PROTECTION_VARIABLES = {
@@ -62,20 +70,22 @@ HASH_KEY_REFERENCE = "{{resolve:secretsmanager:${RecipientHashKeySecret}:SecretS
 INSTANCE_ARN = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:instance/${ConnectInstanceId}"
 ACCOUNT_PHONE_NUMBERS = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:phone-number/*"
 
-# Every action the function's role may hold, and the template resource it must be scoped to.
+# Every action the function's role may hold, and the template resources a statement may scope it
+# to (SendMessage: the async failure destination, and the request queue for deferrals).
 NON_CONNECT_GRANTS = {
-    "sqs:ReceiveMessage": "RequestQueue",
-    "sqs:DeleteMessage": "RequestQueue",
-    "sqs:GetQueueAttributes": "RequestQueue",
-    "sqs:SendMessage": "AsyncFailureQueue",
-    "logs:CreateLogStream": "FunctionLogGroup",
-    "logs:PutLogEvents": "FunctionLogGroup",
+    "sqs:ReceiveMessage": {"RequestQueue"},
+    "sqs:DeleteMessage": {"RequestQueue"},
+    "sqs:GetQueueAttributes": {"RequestQueue"},
+    "sqs:ChangeMessageVisibility": {"RequestQueue"},
+    "sqs:SendMessage": {"AsyncFailureQueue", "RequestQueue"},
+    "logs:CreateLogStream": {"FunctionLogGroup"},
+    "logs:PutLogEvents": {"FunctionLogGroup"},
     # The recipient-state table: the do-not-contact look-ups (BatchGetItem) and the items of
     # TransactWriteItems (ConditionCheckItem, UpdateItem, DeleteItem).
-    "dynamodb:BatchGetItem": STATE_TABLE,
-    "dynamodb:ConditionCheckItem": STATE_TABLE,
-    "dynamodb:UpdateItem": STATE_TABLE,
-    "dynamodb:DeleteItem": STATE_TABLE,
+    "dynamodb:BatchGetItem": {STATE_TABLE},
+    "dynamodb:ConditionCheckItem": {STATE_TABLE},
+    "dynamodb:UpdateItem": {STATE_TABLE},
+    "dynamodb:DeleteItem": {STATE_TABLE},
 }
 
 
@@ -194,8 +204,8 @@ def function_events(template: dict[str, Any], event_type: str) -> dict[str, dict
 
 def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    for conditional in props(template, ROLE).get("Policies", []):
-        for policy in branches(conditional):
+    for item in props(template, ROLE).get("Policies", []):
+        for policy in branches(item):
             statements.extend(as_list(policy["PolicyDocument"]["Statement"]))
     for policy in props(template, FUNCTION).get("Policies", []):
         if isinstance(policy, dict) and "Statement" in policy:
@@ -262,8 +272,8 @@ def problems_with_other_permissions(template: dict[str, Any]) -> list[str]:
                 problems.append(f"action {action!r} is not one the function needs")
                 continue
             targets = {getatt_target(r) for r in flat(statement.get("Resource", []))}
-            if targets != {expected}:
-                problems.append(f"{action} is granted on {statement.get('Resource')!r}, not only on {expected}")
+            if len(targets) != 1 or not targets <= expected:
+                problems.append(f"{action} is granted on {statement.get('Resource')!r}, not on one of {expected}")
     return problems
 
 
@@ -427,9 +437,14 @@ def test_the_function_logs_json_at_the_configured_level(template: dict[str, Any]
 
 def test_every_configuration_variable_of_the_contract_is_set_from_its_parameter(template: dict[str, Any]) -> None:
     variables = props(template, FUNCTION)["Environment"]["Variables"]
-    assert set(variables) == set(REQUIRED_VARIABLES) | set(OPTIONAL_VARIABLES) | PROTECTION_VARIABLES
+    assert (
+        set(variables)
+        == set(REQUIRED_VARIABLES) | set(OPTIONAL_VARIABLES) | set(WINDOW_VARIABLES) | PROTECTION_VARIABLES
+    )
     for name, parameter in REQUIRED_VARIABLES.items():
         assert variables[name] == {"Ref": parameter}, name
+    for name, value in WINDOW_VARIABLES.items():
+        assert variables[name] == {"Fn::If": ["HasSendWindow", value, {"Ref": "AWS::NoValue"}]}, name
 
 
 def test_optional_settings_are_left_unset_when_their_parameter_is_empty(template: dict[str, Any]) -> None:
@@ -459,7 +474,12 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
     assert (parameters["SqsMaximumConcurrency"]["Default"], parameters["SqsMaximumConcurrency"]["MinValue"]) == (2, 2)
     # Together the defaults stay within Connect's default StartOutboundChatContact quota (2/s).
     assert float(parameters["ConnectMaxRequestsPerSecond"]["Default"]) * parameters["SqsMaximumConcurrency"]["Default"] <= 2
-    assert parameters["MaxReceiveCount"]["Default"] == 5
+    # Room for a week-long send-window deferral (one receive per 11 h 55 min) plus 5 failures.
+    assert parameters["MaxReceiveCount"]["Default"] == 20
+    assert parameters["MaxReceiveCount"]["Default"] >= -(-7 * 24 * 3600 // (12 * 3600 - 300)) + 5
+    for name in ("SendWindow", "SendWindowSms", "SendWindowWhatsApp", "SendWindowCategories", "DefaultTimeZone"):
+        assert parameters[name]["Default"] == "", name
+    assert parameters["DefaultCategory"]["Default"] == "TRANSACTIONAL"
     assert parameters["LogLevel"]["Default"] == "INFO"
     assert parameters["LogLevel"]["AllowedValues"] == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
     assert parameters["MetricsNamespace"]["Default"] == "OutboundChat"
@@ -489,6 +509,8 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
         ("ConnectInstanceId", ["11111111-2222-3333-4444-555555555555"], ["", "*", "arn:aws:connect:x"]),
         ("AlarmTopicArn", ["", "arn:aws:sns:us-east-1:123456789012:ops-alarms"], ["*", "ops-alarms"]),
         ("FrequencyCaps", ["", "1/24h", "1/24h,3/7d", "10/1h,100/30d"], ["1", "1/24", "1/24m", "1/24h,", "*"]),
+        ("SendWindowCategories", ["", "PROMOTIONAL", "TRANSACTIONAL,PROMOTIONAL"], ["promo", "PROMOTIONAL,"]),
+        ("DefaultTimeZone", ["", "America/New_York", "UTC", "America/Argentina/Buenos_Aires"], ["New York", "/UTC"]),
     ],
 )
 def test_string_parameters_accept_only_well_formed_values(
@@ -572,12 +594,29 @@ def test_every_other_permission_is_scoped_to_this_stacks_queues_and_log_group(te
     assert problems_with_other_permissions(template) == []
 
 
+def test_deferral_may_hide_and_send_request_queue_messages_only_when_a_send_window_is_set(template: dict[str, Any]) -> None:
+    conditional = [p for p in props(template, ROLE)["Policies"] if "Fn::If" in p]
+    assert len(conditional) == 1
+    condition, policy, otherwise = conditional[0]["Fn::If"]
+    assert (condition, otherwise) == ("HasSendWindow", {"Ref": "AWS::NoValue"})
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:ChangeMessageVisibility", "sqs:SendMessage"],
+            "Resource": {"Fn::GetAtt": ["RequestQueue", "Arn"]},
+        }
+    ]
+    assert template["Conditions"]["HasSendWindow"] == {
+        "Fn::Or": [{"Condition": name} for name in ("HasSendWindowVariable", "HasSendWindowSms", "HasSendWindowWhatsApp")]
+    }
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda t: props(t, ROLE).update(ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"]),
         lambda t: props(t, ROLE)["Policies"][1]["PolicyDocument"]["Statement"][0]["Action"].append("sqs:PurgeQueue"),
-        lambda t: props(t, ROLE)["Policies"][2]["PolicyDocument"]["Statement"][0].update(Resource={"Fn::GetAtt": ["RequestQueue", "Arn"]}),
+        lambda t: props(t, ROLE)["Policies"][2]["PolicyDocument"]["Statement"][0].update(Resource={"Fn::GetAtt": ["RequestDeadLetterQueue", "Arn"]}),
         lambda t: props(t, FUNCTION).update(Policies=["AWSLambdaBasicExecutionRole"]),
     ],
     ids=["managed-policy", "extra-sqs-action", "wrong-queue", "sam-policy-template"],
@@ -622,7 +661,8 @@ def test_every_queue_is_encrypted_and_keeps_messages_long_enough(template: dict[
     assert set(queues) == {"RequestQueue", *DEAD_LETTER_QUEUES}
     for name, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
-    assert props(template, "RequestQueue")["MessageRetentionPeriod"] == 4 * 24 * 3600
+    # Long enough for a request held a week for its send window.
+    assert props(template, "RequestQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
     for name in DEAD_LETTER_QUEUES:
         assert props(template, name)["MessageRetentionPeriod"] == 14 * 24 * 3600, name
         assert resources(template)[name]["DeletionPolicy"] == "Retain", name
