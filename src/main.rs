@@ -1,7 +1,6 @@
 //! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the
 //! Connect client (the SQS client when a send window is configured, the DynamoDB client when
-//! recipient protection is), and runs
-//! the function. Wiring only.
+//! recipient protection is), and runs the function. Wiring only.
 
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
 #![recursion_limit = "256"]

@@ -161,4 +161,49 @@ mod tests {
         );
         assert!(!err.to_string().contains("14255550199"), "{err}");
     }
+
+    #[test]
+    fn the_published_schema_and_the_reader_agree_on_every_body() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/suppressions.schema.json"
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let entry = |channel: Value| {
+            let mut entry = serde_json::json!({"to": "+1 (425) 555-0100"});
+            if !channel.is_null() {
+                entry["channel"] = channel;
+            }
+            entry
+        };
+        let valid = [
+            entry(Value::Null),
+            entry("sms".into()),
+            entry("WhatsApp".into()),
+            entry("ALL".into()),
+            serde_json::json!({"suppressions": vec![entry("SMS".into()); 25]}),
+        ];
+        let invalid = [
+            serde_json::json!({"to": "+14255550100", "channel": null}),
+            serde_json::json!({"to": "+14255550100", "channel": "fax"}),
+            serde_json::json!({"to": "14255550100"}),
+            serde_json::json!({"to": 14255550100_u64}),
+            serde_json::json!({"channel": "SMS"}),
+            serde_json::json!({"to": "+14255550100", "extra": 1}),
+            serde_json::json!({"suppressions": []}),
+            serde_json::json!({"suppressions": vec![entry(Value::Null); 26]}),
+            serde_json::json!({"suppressions": [entry(Value::Null)], "to": "+14255550100"}),
+            serde_json::json!({"suppressions": ["+14255550100"]}),
+            serde_json::json!(["+14255550100"]),
+        ];
+        for body in valid {
+            assert!(validator.is_valid(&body), "schema refuses {body}");
+            assert!(entries(&body.to_string()).is_ok(), "reader refuses {body}");
+        }
+        for body in invalid {
+            assert!(!validator.is_valid(&body), "schema accepts {body}");
+            assert!(entries(&body.to_string()).is_err(), "reader accepts {body}");
+        }
+    }
 }

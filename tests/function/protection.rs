@@ -418,3 +418,97 @@ async fn dynamodb_throttling_or_a_5xx_is_retried_by_the_sdk_then_by_the_trigger_
         assert!(function.connect().calls().is_empty(), "{code}");
     }
 }
+
+/// A request queue that takes every deferral and counts them.
+#[derive(Default)]
+struct CountingQueue(AtomicUsize);
+
+impl outbound_chat::RequestQueue for CountingQueue {
+    fn hide_message<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: u32,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), outbound_chat::QueueError>> + Send + 'a>,
+    > {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn send_delayed<'a>(
+        &'a self,
+        _: &'a str,
+        _: String,
+        _: u32,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), outbound_chat::QueueError>> + Send + 'a>,
+    > {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_send_window_comes_first_so_a_deferred_request_takes_no_cap_place_until_it_is_sent() {
+    let state = State::start().await;
+    // Monday 30 November 2026, 03:00 in Los Angeles (+1 425), then 08:00:01 there.
+    let night: jiff::Timestamp = "2026-11-30T11:00:00Z".parse().unwrap();
+    let morning: jiff::Timestamp = "2026-11-30T16:00:01Z".parse().unwrap();
+    let clock = Arc::new(outbound_chat::ManualClock::new(night));
+    let queue = Arc::new(CountingQueue::default());
+    let function = state
+        .function(&[
+            ("FREQUENCY_CAPS", "1/24h"),
+            ("DEFAULT_CATEGORY", "PROMOTIONAL"),
+            ("SEND_WINDOW", "Mon-Fri 08:00-21:00"),
+            (
+                "REQUEST_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/requests",
+            ),
+        ])
+        .map(|f| {
+            f.with_clock(Arc::clone(&clock) as _)
+                .with_queue(Arc::clone(&queue) as _)
+        });
+    change_list(&function, "PUT", json!({"to": LISTED})).await;
+    state.calls.take();
+
+    // Outside the window: deferred, whether listed or not, and no state read or written.
+    for (id, number) in [("e-1", FREE), ("e-2", LISTED)] {
+        let answer = invoke(&function, eventbridge(id, sms(number)))
+            .await
+            .unwrap();
+        assert_eq!(answer["status"], "DEFERRED", "{number}: {answer}");
+    }
+    let sqs_answer = invoke(&function, sqs(&[("m-1", sms(FREE))])).await.unwrap();
+    assert_eq!(failed_ids(&sqs_answer), ["m-1"]);
+    assert_eq!(queue.0.load(Ordering::SeqCst), 3);
+    assert!(state.places(FREE).await.is_empty());
+    assert!(
+        state
+            .calls
+            .take()
+            .iter()
+            .all(|call| call != "TransactWriteItems"),
+        "no cap place is reserved for a deferred request"
+    );
+    assert!(function.connect().calls().is_empty());
+
+    // At the opening: the first one takes the place, the listed one is suppressed, the record
+    // coming back is over the cap.
+    clock.set(morning);
+    let started = invoke(&function, eventbridge("e-1", sms(FREE)))
+        .await
+        .unwrap();
+    assert!(started["contactId"].is_string(), "{started}");
+    let listed = invoke(&function, eventbridge("e-2", sms(LISTED)))
+        .await
+        .unwrap();
+    assert_eq!(listed, suppressed("DO_NOT_CONTACT"));
+    let sqs_answer = invoke(&function, sqs(&[("m-1", sms(FREE))])).await.unwrap();
+    assert_eq!(failed_ids(&sqs_answer), Vec::<String>::new());
+    assert_eq!(function.connect().called_numbers(), [FREE]);
+    let places: usize = state.places(FREE).await.iter().map(|(_, n, _)| n).sum();
+    assert_eq!(places, 1);
+}
