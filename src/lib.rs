@@ -9,10 +9,11 @@
 //!                               intake: size ─► wire (either form) ─► domain rules ─► token
 //!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
-//!                               send: policy (send window: now, or defer ─► queue),
-//!                                   │  the invocation's budget, expiry, pacing
-//!                                   │ protect: policy (hash, caps) ──► store::RecipientState
-//!                                   │          (do-not-contact list, cap counters: DynamoDB)
+//!                               send: expiry, then policy (send window: now, or defer ─► queue),
+//!                                   │  the invocation's budget, then
+//!                                   │  protect: policy (hash, caps) ──► store::RecipientState
+//!                                   │           (do-not-contact list, cap counters: DynamoDB),
+//!                                   │  pacing
 //!                                   ▼
 //!                               connect::ContactStarter ──► StartOutboundChatContact
 //!                                   │
@@ -22,8 +23,8 @@
 //!
 //! `domain` depends on nothing else in the crate; `wire` maps the two request forms into the
 //! domain's input; `invocation` owns an invocation's budget and tally, which `telemetry` only
-//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK client, the
-//! runtime.
+//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK clients
+//! (Connect; SQS with a send window; DynamoDB with recipient protection), the runtime.
 
 mod config;
 mod connect;
