@@ -9,7 +9,9 @@ use crate::domain::{
     Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
 };
 use crate::pacing::Pacing;
+use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
 use crate::policy::{SendWindow, WindowPolicy};
+pub use crate::protect::ProtectionConfig;
 
 /// A variable that is set to a value the function cannot use.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +44,8 @@ pub struct Config {
     /// How long the instance sends nothing after Connect reports a quota reached:
     /// [`QUOTA_PAUSE`]; not read from the environment.
     pub quota_pause: Duration,
+    /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
+    pub protection: Option<ProtectionConfig>,
 }
 
 /// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
@@ -203,6 +207,7 @@ impl Config {
             send_window: send_window(&get, default_category)?,
             request_queue_url,
             quota_pause: QUOTA_PAUSE,
+            protection: protection(&get, default_category)?,
         })
     }
 }
@@ -259,6 +264,63 @@ fn queue_url(url: String) -> Result<String, String> {
         return Err("must be a standard queue: a FIFO queue takes no per-message delay".into());
     }
     Ok(url)
+}
+
+/// `STATE_TABLE_NAME` and what it switches on: the hash key, the caps and their scope and
+/// categories; the caps read the configured `DEFAULT_CATEGORY` (contract §6). Every variable is checked
+/// even when the table is unset, and caps without a table fail: they would silently not bind.
+fn protection(
+    get: &impl Fn(&str) -> Option<String>,
+    default_category: Category,
+) -> Result<Option<ProtectionConfig>, ConfigError> {
+    let scope = get("FREQUENCY_CAP_SCOPE")
+        .map(|v| parse("FREQUENCY_CAP_SCOPE", CapScope::parse(&v)))
+        .transpose()?
+        .unwrap_or_default();
+    let categories = get("FREQUENCY_CAP_CATEGORIES")
+        .map(|v| parse("FREQUENCY_CAP_CATEGORIES", CapPolicy::parse_categories(&v)))
+        .transpose()?
+        .unwrap_or_else(|| [Category::Promotional].into());
+    let caps = get("FREQUENCY_CAPS")
+        .map(|v| parse("FREQUENCY_CAPS", CapRules::parse(&v)))
+        .transpose()?
+        .map(|rules| CapPolicy {
+            rules,
+            scope,
+            categories,
+        });
+    let key = get("RECIPIENT_HASH_KEY")
+        .map(|v| parse("RECIPIENT_HASH_KEY", RecipientKey::parse(&v)))
+        .transpose()?;
+    let Some(table) = get("STATE_TABLE_NAME") else {
+        return match caps {
+            Some(_) => Err(ConfigError {
+                variable: "FREQUENCY_CAPS",
+                problem: "needs STATE_TABLE_NAME: the caps are counted in that table".into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let valid_name = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !valid_name {
+        return Err(ConfigError {
+            variable: "STATE_TABLE_NAME",
+            problem: "must be a DynamoDB table name: 3 to 255 of a-z A-Z 0-9 _ - .".into(),
+        });
+    }
+    let key = key.ok_or_else(|| ConfigError {
+        variable: "RECIPIENT_HASH_KEY",
+        problem: "is not set: STATE_TABLE_NAME needs it to hash recipients".into(),
+    })?;
+    Ok(Some(ProtectionConfig {
+        table,
+        key,
+        caps,
+        default_category,
+    }))
 }
 
 /// Names the variable in a value's problem.
@@ -370,6 +432,13 @@ mod tests {
                 "http://127.0.0.1:5000/123456789012/q",
                 "requests",
             ),
+            ("FREQUENCY_CAP_SCOPE", "recipient", "account"),
+            (
+                "FREQUENCY_CAP_CATEGORIES",
+                "PROMOTIONAL,TRANSACTIONAL",
+                "ALL",
+            ),
+            ("RECIPIENT_HASH_KEY", KEY, "c2hvcnQ="),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");
@@ -377,6 +446,39 @@ mod tests {
             assert_eq!(err.variable, *variable);
             assert!(err.to_string().contains(variable));
         }
+    }
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    #[test]
+    fn a_state_table_switches_protection_on_and_needs_the_hash_key() {
+        assert!(config(&[]).unwrap().protection.is_none());
+        let on = config(&[("STATE_TABLE_NAME", "state"), ("RECIPIENT_HASH_KEY", KEY)]).unwrap();
+        let protection = on.protection.expect("protection");
+        assert_eq!(protection.table, "state");
+        assert!(protection.caps.is_none());
+        assert_eq!(protection.default_category, Category::Transactional);
+        let err = config(&[("STATE_TABLE_NAME", "state")]).unwrap_err();
+        assert_eq!(err.variable, "RECIPIENT_HASH_KEY");
+        let err = config(&[("STATE_TABLE_NAME", "s"), ("RECIPIENT_HASH_KEY", KEY)]).unwrap_err();
+        assert_eq!(err.variable, "STATE_TABLE_NAME");
+    }
+
+    #[test]
+    fn caps_bind_promotional_messages_per_channel_unless_told_otherwise_and_need_a_table() {
+        let vars = [
+            ("STATE_TABLE_NAME", "state"),
+            ("RECIPIENT_HASH_KEY", KEY),
+            ("FREQUENCY_CAPS", "1/24h,3/7d"),
+        ];
+        let caps = config(&vars).unwrap().protection.unwrap().caps.unwrap();
+        assert_eq!(caps.rules.rules().len(), 2);
+        assert_eq!(caps.scope, CapScope::Channel);
+        assert_eq!(caps.categories, [Category::Promotional].into());
+        let err = config(&[("FREQUENCY_CAPS", "1/24h")]).unwrap_err();
+        assert_eq!(err.variable, "FREQUENCY_CAPS");
+        let err = config(&[("FREQUENCY_CAPS", "1/24x")]).unwrap_err();
+        assert_eq!(err.variable, "FREQUENCY_CAPS");
     }
 
     #[test]

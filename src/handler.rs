@@ -17,6 +17,7 @@ use crate::pipeline::Pipeline;
 use crate::policy::Clock;
 use crate::queue::RequestQueue;
 use crate::send::Sender;
+use crate::store::RecipientState;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
@@ -85,6 +86,13 @@ impl<C: ContactStarter> Function<C> {
     /// window is configured.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
         self.sender = self.sender.with_queue(queue);
+        self
+    }
+
+    /// Attaches the recipient state (the DynamoDB table) that the configured protection keeps;
+    /// see [`Sender::with_recipient_state`].
+    pub fn with_recipient_state(mut self, state: Arc<dyn RecipientState>) -> Self {
+        self.sender = self.sender.with_recipient_state(state);
         self
     }
 

@@ -114,6 +114,8 @@ pub struct PacingTally {
 #[derive(Debug, Default)]
 pub struct ChannelTally {
     pub started: u32,
+    /// Suppressed requests by reason (`DO_NOT_CONTACT`, `FREQUENCY_CAP`).
+    pub suppressed: BTreeMap<&'static str, u32>,
     /// Requests held until their send window opens.
     pub deferred: u32,
     /// Failures by reason code.
@@ -132,6 +134,9 @@ impl Tally {
         }
         match outcome {
             Outcome::Started(_) => entry.started += 1,
+            Outcome::Suppressed(reason) => {
+                *entry.suppressed.entry(reason.as_str()).or_default() += 1;
+            }
             Outcome::Deferred { .. } => entry.deferred += 1,
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
@@ -155,6 +160,17 @@ impl Tally {
         self.per_channel.values().fold((0, 0), |(s, f), t| {
             (s + t.started, f + t.failures.values().sum::<u32>())
         })
+    }
+
+    /// Suppressed requests by reason, over every channel.
+    pub fn suppressed_by_reason(&self) -> BTreeMap<&'static str, u32> {
+        let mut all = BTreeMap::new();
+        for tally in self.per_channel.values() {
+            for (reason, count) in &tally.suppressed {
+                *all.entry(*reason).or_default() += count;
+            }
+        }
+        all
     }
 
     /// Requests deferred, over every channel.

@@ -9,9 +9,11 @@
 //!                               intake: size ─► wire (either form) ─► domain rules ─► token
 //!                                   │ domain::OutboundChat (validated, every violation collected)
 //!                                   ▼
-//!                               send: policy (send window: now, or defer ─► queue),
-//!                                   │  the invocation's budget, expiry, pacing
-//!                                   │
+//!                               send: expiry, then policy (send window: now, or defer ─► queue),
+//!                                   │  the invocation's budget, then
+//!                                   │  protect: policy (hash, caps) ──► store::RecipientState
+//!                                   │           (do-not-contact list, cap counters: DynamoDB),
+//!                                   │  pacing
 //!                                   ▼
 //!                               connect::ContactStarter ──► StartOutboundChatContact
 //!                                   │
@@ -21,8 +23,8 @@
 //!
 //! `domain` depends on nothing else in the crate; `wire` maps the two request forms into the
 //! domain's input; `invocation` owns an invocation's budget and tally, which `telemetry` only
-//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK client, the
-//! runtime.
+//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK clients
+//! (Connect; SQS with a send window; DynamoDB with recipient protection), the runtime.
 
 mod config;
 mod connect;
@@ -38,9 +40,12 @@ mod outcome;
 mod pacing;
 mod pipeline;
 mod policy;
+mod protect;
 mod queue;
 mod send;
 mod shutdown;
+mod store;
+mod suppressions;
 mod telemetry;
 mod triggers;
 mod wire;
@@ -55,10 +60,14 @@ pub use domain::{
 pub use handler::{Function, FunctionError};
 pub use intake::Intake;
 pub use pacing::Pacing;
+pub use policy::RecipientKey;
 pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
 pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
 pub use queue::{QueueError, RequestQueue};
 pub use send::THROTTLED_ATTEMPTS;
+pub use store::client::{StateTimeouts, load_state_client};
+pub use store::dynamodb::DynamoRecipientState;
+pub use store::{RecipientState, StateError};
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {

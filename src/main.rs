@@ -1,5 +1,6 @@
 //! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the
-//! Connect client, and runs the function. Wiring only.
+//! Connect client (the SQS client when a send window is configured, the DynamoDB client when
+//! recipient protection is), and runs the function. Wiring only.
 
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
 #![recursion_limit = "256"]
@@ -11,6 +12,7 @@ use outbound_chat::ClientSettings;
 use outbound_chat::load_client;
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
 use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, load_sqs_client};
+use outbound_chat::{DynamoRecipientState, StateTimeouts, load_state_client};
 use serde_json::Value;
 
 fn main() -> Result<(), Error> {
@@ -63,6 +65,17 @@ async fn run() -> Result<(), Error> {
     if let Some(settings) = &sqs_settings {
         let queue = SdkRequestQueue::new(load_sqs_client(settings, config.timeouts));
         function = function.with_queue(Arc::new(queue));
+    }
+    // No DynamoDB client at all unless STATE_TABLE_NAME is set.
+    if let Some(protection) = &config.protection {
+        let settings = client_settings
+            .for_service("AWS_ENDPOINT_URL_DYNAMODB", |name| std::env::var(name).ok())
+            .inspect_err(|err| {
+                tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
+            })?;
+        let client = load_state_client(&settings, StateTimeouts::default());
+        let state = DynamoRecipientState::new(client, protection.table.clone());
+        function = function.with_recipient_state(Arc::new(state));
     }
     let function = Arc::new(function);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

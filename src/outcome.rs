@@ -9,20 +9,24 @@ use crate::config::QUOTA_PAUSE;
 use crate::connect::{ContactId, StartError};
 use crate::deferral::DeferralFailed;
 use crate::domain::{Reason, ValidationError};
-use crate::policy::Refusal;
+use crate::policy::{Refusal, SuppressReason};
+use crate::store::StateError;
 
-/// The end of one request: a started contact, a request held until its send window opens, or
-/// a reported failure. Nothing else.
+/// The end of one request: a started contact, a request held until its send window opens, a
+/// suppressed request (a policy said no: final, never retried, reported to no trigger as a
+/// failure) or a reported failure. Nothing else.
 ///
 /// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item |
 /// |---|---|---|---|---|
 /// | started | not reported | `{"contactId"}` | 200 | `SuccessfulRequestList` |
 /// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
+/// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` |
 /// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
     Deferred { not_before: Timestamp },
+    Suppressed(SuppressReason),
     Failed(Failure),
 }
 
@@ -37,6 +41,9 @@ pub enum Failure {
     NotSent(NotSent),
     #[error("{0}")]
     Connect(StartError),
+    /// The recipient state could not be checked: the request is not sent unchecked.
+    #[error("{0}")]
+    State(StateError),
     /// The send window can never hold the request.
     #[error("{0}")]
     Refused(Refusal),
@@ -105,7 +112,7 @@ impl Failure {
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => {
                 ErrorKind::Throttled
             }
-            Self::Connect(StartError::Transient { .. }) => ErrorKind::Unavailable,
+            Self::Connect(StartError::Transient { .. }) | Self::State(_) => ErrorKind::Unavailable,
             Self::Connect(
                 StartError::Rejected { .. }
                 | StartError::Conflict { .. }
@@ -119,8 +126,8 @@ impl Failure {
 
     /// The code of a `FailedRequestList` entry: BatchPutContact's vocabulary where one fits,
     /// else one of the documented extra codes (`INVALID_REQUEST`, `EXPIRED`, `REJECTED`,
-    /// `CONFLICT`, `NOT_ATTEMPTED`, `TIME_ZONE_UNKNOWN`, `SEND_WINDOW_NEVER_OPEN`,
-    /// `OUTSIDE_SEND_WINDOW`).
+    /// `CONFLICT`, `NOT_ATTEMPTED`, `STATE_UNAVAILABLE`, `TIME_ZONE_UNKNOWN`,
+    /// `SEND_WINDOW_NEVER_OPEN`, `OUTSIDE_SEND_WINDOW`).
     pub fn reason_code(&self) -> &'static str {
         match self {
             Self::Invalid(err) => match err.violations()[0].reason {
@@ -142,6 +149,7 @@ impl Failure {
             Self::Connect(StartError::Conflict { .. }) => "CONFLICT",
             Self::Connect(StartError::Idempotency { .. }) => "IDEMPOTENCY_EXCEPTION",
             Self::Connect(StartError::Rejected { .. }) => "REJECTED",
+            Self::State(_) => "STATE_UNAVAILABLE",
             Self::Refused(refusal) => refusal.code(),
             Self::NotDeferred(DeferralFailed::NoQueue { .. }) => "OUTSIDE_SEND_WINDOW",
             Self::NotDeferred(DeferralFailed::NotHeld { .. }) => "INTERNAL_ERROR",
@@ -156,9 +164,25 @@ impl Failure {
             Self::NotSent(NotSent::ThrottledEarlier | NotSent::QuotaReachedEarlier) => 429,
             Self::NotSent(_) => 503,
             Self::Connect(StartError::Throttled { .. } | StartError::QuotaExceeded { .. }) => 429,
-            Self::Connect(StartError::Transient { .. }) => 503,
+            Self::Connect(StartError::Transient { .. }) | Self::State(_) => 503,
             Self::Connect(StartError::Rejected { .. }) => 502,
             Self::Connect(StartError::Conflict { .. } | StartError::Idempotency { .. }) => 409,
+        }
+    }
+
+    /// Whether the request can never be sent as it is (invalid, expired, refused by Connect
+    /// for good): its reserved frequency-cap places are given back. A transient failure keeps
+    /// them for its retry, which carries the same token.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            Self::Invalid(_) | Self::Expired | Self::Refused(_) => true,
+            Self::Connect(err) => matches!(
+                err,
+                StartError::Rejected { .. }
+                    | StartError::Conflict { .. }
+                    | StartError::Idempotency { .. }
+            ),
+            Self::NotSent(_) | Self::State(_) | Self::NotDeferred(_) => false,
         }
     }
 
@@ -177,5 +201,65 @@ impl Failure {
                 _ => None,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Violation;
+
+    #[test]
+    fn a_permanent_failure_gives_its_places_back_and_a_transient_one_keeps_them() {
+        let message = || "m".to_owned();
+        let invalid = ValidationError::single(Violation::new("to", "bad", Reason::Invalid));
+        let cases = [
+            (Failure::Invalid(invalid), true),
+            (Failure::Expired, true),
+            (
+                Failure::Connect(StartError::Rejected {
+                    code: "ResourceNotFoundException".into(),
+                    message: message(),
+                }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Conflict { message: message() }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Idempotency { message: message() }),
+                true,
+            ),
+            (
+                Failure::Connect(StartError::Throttled { message: message() }),
+                false,
+            ),
+            (
+                Failure::Connect(StartError::QuotaExceeded { message: message() }),
+                false,
+            ),
+            (
+                Failure::Connect(StartError::Transient { message: message() }),
+                false,
+            ),
+            (Failure::NotSent(NotSent::DeadlineNear), false),
+            (Failure::NotSent(NotSent::ThrottledEarlier), false),
+            (Failure::State(StateError { message: message() }), false),
+        ];
+        for (failure, permanent) in cases {
+            assert_eq!(failure.is_permanent(), permanent, "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn an_unavailable_state_is_a_retried_503_with_its_own_code() {
+        let failure = Failure::State(StateError {
+            message: "DynamoDB answered ThrottlingException".into(),
+        });
+        assert_eq!(failure.error_kind(), ErrorKind::Unavailable);
+        assert_eq!(failure.http_status(), 503);
+        assert_eq!(failure.reason_code(), "STATE_UNAVAILABLE");
+        assert_eq!(failure.retry_after_seconds(), Some(5));
     }
 }

@@ -10,6 +10,7 @@ use crate::idempotency::DeliveryIdentity;
 use crate::intake::Intake;
 use crate::invocation::Invocation;
 use crate::outcome::{NotSent, Outcome};
+use crate::protect::{Protection, Screened};
 use crate::send::Sender;
 
 /// One invocation's way through: admit, then send, each request to exactly one outcome.
@@ -17,6 +18,8 @@ pub struct Pipeline<'a, C> {
     intake: &'a Intake,
     sender: &'a Sender<C>,
     invocation: &'a Invocation,
+    /// The do-not-contact listings looked up for a whole batch.
+    screened: Screened,
 }
 
 impl<'a, C: ContactStarter> Pipeline<'a, C> {
@@ -25,6 +28,20 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
             intake,
             sender,
             invocation,
+            screened: Screened::default(),
+        }
+    }
+
+    /// Recipient protection, when configured: the HTTP routes of the do-not-contact list.
+    pub fn protection(&self) -> Option<&Protection> {
+        self.sender.protection()
+    }
+
+    /// Looks up the do-not-contact list for every admitted request of a batch at once
+    /// (nothing when protection is off), so that each send finds its answer ready.
+    pub async fn screen<'c>(&self, requests: impl IntoIterator<Item = &'c OutboundChat>) {
+        if let Some(protection) = self.sender.protection() {
+            protection.screen(requests, &self.screened).await;
         }
     }
 
@@ -66,7 +83,7 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         route: Route<'_>,
     ) -> Outcome {
         self.sender
-            .process(self.invocation, request_id, request, route)
+            .process(self.invocation, request_id, request, route, &self.screened)
             .await
     }
 

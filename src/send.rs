@@ -1,6 +1,6 @@
 //! Sending one admitted request: the send window (deferral), the expiry check, a slot within
-//! the invocation's budget, pacing, the call to Connect, and exactly one outcome, logged and
-//! counted.
+//! the invocation's budget, recipient protection (do-not-contact, caps), pacing, the call to
+//! Connect, and exactly one outcome, logged and counted.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -15,7 +15,9 @@ use crate::invocation::Invocation;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::{NoSlot, Pacer, Pacing};
 use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
+use crate::protect::{self, Protection, ProtectionConfig, Screened};
 use crate::queue::RequestQueue;
+use crate::store::RecipientState;
 use crate::telemetry;
 
 /// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
@@ -23,13 +25,15 @@ use crate::telemetry;
 pub const THROTTLED_ATTEMPTS: u32 = 3;
 
 /// Long-lived across invocations: the Connect port, the instance's pacer, the send window with
-/// its clock and queue, and the settings.
+/// its clock and queue, recipient protection (once its state is attached) and the settings.
 pub struct Sender<C> {
     connect: C,
     pacer: Pacer,
     timeouts: SendTimeouts,
     quota_pause: Duration,
     max_in_flight: usize,
+    protection_config: Option<ProtectionConfig>,
+    protection: Option<Protection>,
     window: Option<WindowPolicy>,
     clock: Arc<dyn Clock>,
     request_queue_url: Option<String>,
@@ -48,6 +52,8 @@ impl<C: ContactStarter> Sender<C> {
             clock: Arc::new(SystemClock),
             request_queue_url: config.request_queue_url.clone(),
             deferrer: Deferrer::default(),
+            protection_config: config.protection.clone(),
+            protection: None,
         }
     }
 
@@ -69,6 +75,21 @@ impl<C: ContactStarter> Sender<C> {
         self.window.is_some()
     }
 
+    /// Attaches the recipient state that the configured protection (`STATE_TABLE_NAME`) keeps;
+    /// without that configuration the state is not used.
+    pub fn with_recipient_state(mut self, state: Arc<dyn RecipientState>) -> Self {
+        self.protection = self
+            .protection_config
+            .take()
+            .map(|config| Protection::new(config, state));
+        self
+    }
+
+    /// Recipient protection, when configured and attached.
+    pub fn protection(&self) -> Option<&Protection> {
+        self.protection.as_ref()
+    }
+
     /// Most Connect calls in flight at once within one invocation.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
@@ -87,6 +108,7 @@ impl<C: ContactStarter> Sender<C> {
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
+        screened: &Screened,
     ) -> Outcome {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
@@ -96,7 +118,7 @@ impl<C: ContactStarter> Sender<C> {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => match self.hold_back(invocation, &chat, route).await {
                 Some(outcome) => (outcome, None),
-                None => self.send(invocation, &chat).await,
+                None => self.send(invocation, &chat, request_id, screened).await,
             },
         };
         record(invocation, request_id, channel, &outcome, latency);
@@ -159,11 +181,13 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
-    /// was called: the last attempt alone, not the wait for a slot or for pacing.
+    /// was called: the call alone, not the wait for a slot or for pacing.
     async fn send(
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
+        request_id: &str,
+        screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
         if chat.is_expired_at(SystemTime::from(self.clock.now())) {
@@ -172,6 +196,9 @@ impl<C: ContactStarter> Sender<C> {
         let Some(_slot) = invocation.slot().await else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         };
+        if let Some(reason) = invocation.halted() {
+            return failed(Failure::NotSent(reason));
+        }
         // The last moment a call may start and still get its shortest time before the answer.
         let Some(latest_start) = invocation
             .deadline()
@@ -179,6 +206,52 @@ impl<C: ContactStarter> Sender<C> {
         else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         };
+        if Instant::now() > latest_start {
+            return failed(Failure::NotSent(NotSent::DeadlineNear));
+        }
+        let Some(protection) = &self.protection else {
+            return self.attempts(invocation, chat, latest_start).await;
+        };
+        let reservation = match protection
+            .check(
+                chat,
+                screened,
+                request_id,
+                SystemTime::from(self.clock.now()),
+            )
+            .await
+        {
+            Ok(protect::Verdict::Clear(reservation)) => reservation,
+            Ok(protect::Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
+            Err(err) => return failed(Failure::State(err)),
+        };
+        let (outcome, latency) = self.attempts(invocation, chat, latest_start).await;
+        if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
+            if failure.is_permanent() {
+                // Never past the answer: a place not given back expires with its bucket.
+                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
+                if release.await.is_err() {
+                    tracing::warn!(
+                        request_id,
+                        "a reservation was not given back before the deadline: it expires with its window"
+                    );
+                }
+            }
+        }
+        (outcome, latency)
+    }
+
+    /// The attempts of one request: each in a pacing slot, a throttled one tried again (at most
+    /// [`THROTTLED_ATTEMPTS`]) in a slot of the lowered rate. Also gives Connect's latency, when
+    /// it was called: the last attempt alone, not the wait for a slot.
+    async fn attempts(
+        &self,
+        invocation: &Invocation,
+        chat: &OutboundChat,
+        latest_start: Instant,
+    ) -> (Outcome, Option<Duration>) {
+        let failed = |failure| (Outcome::Failed(failure), None);
         let mut attempt = 1;
         loop {
             if let Err(reason) = self.paced_start(invocation, chat, latest_start).await {

@@ -1,5 +1,5 @@
 //! A local stand-in for the HTTP API: real HTTP requests on the API's routes (`POST /contacts`,
-//! `POST /contacts/batch`) become the HTTP API (payload 2.0) event Lambda would deliver, the
+//! `POST /contacts/batch`, `PUT` and `DELETE /suppressions`) become the HTTP API (payload 2.0) event Lambda would deliver, the
 //! real handler answers it, and the answer goes back as API Gateway would send it. Other
 //! routes get API Gateway's own `404 {"message":"Not Found"}`. No IAM signature is checked.
 
@@ -27,7 +27,12 @@ use tokio::time::Instant;
 use super::{MaybeSimulator, received_line};
 
 /// The routes of the HTTP API in `template.yaml`, as its route keys.
-const ROUTES: [&str; 2] = ["POST /contacts", "POST /contacts/batch"];
+const ROUTES: [&str; 4] = [
+    "POST /contacts",
+    "POST /contacts/batch",
+    "PUT /suppressions",
+    "DELETE /suppressions",
+];
 /// The function's timeout in `template.yaml`.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// An HTTP API's largest request payload.

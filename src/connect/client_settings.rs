@@ -99,20 +99,7 @@ impl ClientSettings {
             "environment",
         );
 
-        let endpoint_url = if flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")? {
-            None
-        } else {
-            let named = |name: &'static str| get(name).map(|url| (name, url));
-            match named(endpoint_variable).or_else(|| named("AWS_ENDPOINT_URL")) {
-                Some((name, url)) if !is_http_url(&url) => {
-                    return Err(error(
-                        name,
-                        "must be an http:// or https:// URL with a host".into(),
-                    ));
-                }
-                found => found.map(|(_, url)| url),
-            }
-        };
+        let endpoint_url = endpoint_url(endpoint_variable, &get, flag)?;
 
         let mode = match get("AWS_RETRY_MODE") {
             None => RetryMode::Standard,
@@ -162,6 +149,53 @@ impl ClientSettings {
             retry,
             app_name,
         })
+    }
+}
+
+impl ClientSettings {
+    /// The same settings for another service, whose endpoint override is `variable`
+    /// (`AWS_ENDPOINT_URL_DYNAMODB`), else `AWS_ENDPOINT_URL`.
+    pub fn for_service(
+        &self,
+        variable: &'static str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let flag = |name: &'static str| match get(name) {
+            Some(value) if value.eq_ignore_ascii_case("true") => Ok(true),
+            Some(value) if !value.eq_ignore_ascii_case("false") => {
+                Err(error(name, "must be true or false".into()))
+            }
+            _ => Ok(false),
+        };
+        Ok(Self {
+            endpoint_url: endpoint_url(variable, &get, flag)?,
+            ..self.clone()
+        })
+    }
+}
+
+/// The service's endpoint override (`variable`, else `AWS_ENDPOINT_URL`), unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`.
+fn endpoint_url(
+    variable: &'static str,
+    get: &impl Fn(&str) -> Option<String>,
+    flag: impl Fn(&'static str) -> Result<bool, ConfigError>,
+) -> Result<Option<String>, ConfigError> {
+    if flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")? {
+        return Ok(None);
+    }
+    let named = |name: &'static str| get(name).map(|url| (name, url));
+    match named(variable).or_else(|| named("AWS_ENDPOINT_URL")) {
+        Some((name, url)) if !is_http_url(&url) => Err(error(
+            name,
+            "must be an http:// or https:// URL with a host".into(),
+        )),
+        found => Ok(found.map(|(_, url)| url)),
     }
 }
 

@@ -1,9 +1,14 @@
-//! What may be sent now: the send window in the recipient's local time, and the expiry that
-//! comes before a deferred opening. Pure decisions over a validated chat and the time a
-//! [`Clock`] gives; acting on them (sending, handing to a queue) is for others.
+//! What may be sent now, decided without any I/O: the send window in the recipient's local
+//! time and the expiry that comes before a deferred opening; the recipient's keyed hash, the
+//! do-not-contact list's scopes, and the frequency caps a request must fit in. Pure decisions
+//! over a validated chat and the time a [`Clock`] gives; acting on them (sending, handing to a
+//! queue, reserving in the state table) is for others.
 
+mod caps;
 mod clock;
 mod opening;
+mod recipient;
+mod suppression;
 mod time_zone;
 mod window;
 
@@ -12,7 +17,10 @@ use jiff::tz::TimeZone;
 
 use crate::domain::{Category, Channel, OutboundChat, RecipientTimeZone};
 
+pub use caps::{CapCounter, CapPolicy, CapRules, CapScope};
 pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
+pub use recipient::{RecipientId, RecipientKey, holder_of};
+pub use suppression::{ListScope, Listing, SuppressReason};
 pub use window::SendWindow;
 
 /// The configured send windows and what they bind.

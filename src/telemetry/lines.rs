@@ -31,6 +31,14 @@ pub fn log_outcome(
             latency_ms,
             "contact started"
         ),
+        Outcome::Suppressed(reason) => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "suppressed",
+            reason = reason.as_str(),
+            "request suppressed"
+        ),
         Outcome::Deferred { not_before } => tracing::info!(
             trigger,
             request_id,
@@ -73,11 +81,19 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         .iter()
         .map(|(code, count)| format!("{code}={count}"))
         .collect();
+    let suppressed_by_reason = tally.suppressed_by_reason();
+    let suppressed: u32 = suppressed_by_reason.values().sum();
+    let suppressions: Vec<String> = suppressed_by_reason
+        .iter()
+        .map(|(reason, count)| format!("{reason}={count}"))
+        .collect();
     tracing::info!(
         trigger = invocation.trigger(),
         started,
+        suppressed,
         deferred,
         failed,
+        suppressions = suppressions.join(","),
         failures = failures.join(","),
         "invocation summary"
     );

@@ -69,11 +69,18 @@ pub fn metric_documents(
         let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
         let mut values = vec![
             count("ContactsStarted", tally.started),
+            count("RequestsSuppressed", tally.suppressed.values().sum()),
             count("RequestsFailed", tally.failures.values().sum()),
             count("Throttles", tally.throttled),
             count("ExpiredRequests", tally.expired),
             count("Deferred", tally.deferred),
         ];
+        values.extend(
+            tally
+                .suppressed
+                .iter()
+                .map(|(reason, n)| count(&format!("Suppressed.{reason}"), *n)),
+        );
         values.extend(
             tally
                 .failures

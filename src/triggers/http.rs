@@ -1,7 +1,7 @@
 //! API Gateway REST (v1), HTTP API (v2) and Function URL requests: `POST /contacts` for one
 //! request and `POST /contacts/batch` for up to 25, answered with JSON bodies and the statuses
-//! of contract §2. All three event types are read into one [`HttpRequest`] and answered from
-//! one [`HttpAnswer`].
+//! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list. All three
+//! event types are read into one [`HttpRequest`] and answered from one [`HttpAnswer`].
 
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
@@ -23,6 +23,7 @@ use crate::idempotency::DeliveryIdentity;
 use crate::intake::MAX_REQUEST_BYTES;
 use crate::outcome::{Failure, Outcome};
 use crate::pipeline::Pipeline;
+use crate::suppressions;
 
 /// Largest accepted body of `POST /contacts` (decoded): the largest request.
 pub const MAX_SINGLE_BODY_BYTES: usize = MAX_REQUEST_BYTES;
@@ -177,11 +178,12 @@ pub async fn handle<C: ContactStarter>(
     let (batch, limit) = match route {
         "/contacts" => (false, MAX_SINGLE_BODY_BYTES),
         "/contacts/batch" => (true, MAX_BATCH_BODY_BYTES),
+        "/suppressions" => return handle_suppressions(pipeline, &request).await,
         _ => {
             return HttpAnswer::error(
                 404,
                 "NOT_FOUND",
-                "no such route: use POST /contacts or POST /contacts/batch",
+                "no such route: use POST /contacts, POST /contacts/batch, PUT or DELETE /suppressions",
             );
         }
     };
@@ -193,22 +195,8 @@ pub async fn handle<C: ContactStarter>(
         )
         .with_header("allow", "POST");
     }
-    if let Some(content_type) = request.headers.get("content-type") {
-        let media = content_type
-            .to_str()
-            .unwrap_or_default()
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if media != "application/json" && !media.ends_with("+json") {
-            return HttpAnswer::error(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "the body must be JSON (Content-Type: application/json)",
-            );
-        }
+    if let Some(answer) = unsupported_media(&request) {
+        return answer;
     }
     let body = match decode_body(&request, limit) {
         Ok(body) => body,
@@ -222,6 +210,91 @@ pub async fn handle<C: ContactStarter>(
         handle_batch(pipeline, &request, &body, idempotency_key.as_deref()).await
     } else {
         handle_single(pipeline, &request, &body, idempotency_key.as_deref()).await
+    }
+}
+
+/// A 415 answer for a body that is declared as something other than JSON.
+fn unsupported_media(request: &HttpRequest) -> Option<HttpAnswer> {
+    if let Some(content_type) = request.headers.get("content-type") {
+        let media = content_type
+            .to_str()
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if media != "application/json" && !media.ends_with("+json") {
+            return Some(HttpAnswer::error(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body must be JSON (Content-Type: application/json)",
+            ));
+        }
+    }
+    None
+}
+
+/// `PUT /suppressions` adds entries to the do-not-contact list, `DELETE /suppressions`
+/// removes them: `200 {"status": "ADDED" | "REMOVED", "count": n}`.
+async fn handle_suppressions<C: ContactStarter>(
+    pipeline: &Pipeline<'_, C>,
+    request: &HttpRequest,
+) -> HttpAnswer {
+    let adding = match request.method {
+        Method::PUT => true,
+        Method::DELETE => false,
+        _ => {
+            return HttpAnswer::error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "/suppressions accepts PUT (add) and DELETE (remove)",
+            )
+            .with_header("allow", "PUT, DELETE");
+        }
+    };
+    let Some(protection) = pipeline.protection() else {
+        return HttpAnswer::error(
+            404,
+            "NOT_CONFIGURED",
+            "the do-not-contact list is off: the function has no STATE_TABLE_NAME",
+        );
+    };
+    if let Some(answer) = unsupported_media(request) {
+        return answer;
+    }
+    let entries = match decode_body(request, MAX_SINGLE_BODY_BYTES)
+        .and_then(|body| suppressions::entries(&body).map_err(|err| invalid_answer(&err)))
+    {
+        Ok(entries) => entries,
+        Err(answer) => return answer,
+    };
+    let changed = if adding {
+        protection.add(&entries).await
+    } else {
+        protection.remove(&entries).await
+    };
+    let status = if adding { "ADDED" } else { "REMOVED" };
+    match changed {
+        Ok(()) => {
+            tracing::info!(
+                request_id = request.request_id,
+                status,
+                count = entries.len(),
+                "do-not-contact list changed"
+            );
+            HttpAnswer::json(200, json!({"status": status, "count": entries.len()}))
+        }
+        Err(err) => {
+            let failure = Failure::State(err);
+            tracing::warn!(request_id = request.request_id, error = %failure, "do-not-contact list not changed");
+            HttpAnswer::error(
+                failure.http_status(),
+                failure.reason_code(),
+                failure.to_string(),
+            )
+            .with_header("retry-after", "5")
+        }
     }
 }
 
@@ -313,6 +386,11 @@ async fn handle_single<C: ContactStarter>(
             202,
             json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
         ),
+        // Final and not the caller's fault: a 200 that says what happened, never retried.
+        Outcome::Suppressed(reason) => HttpAnswer::json(
+            200,
+            json!({"status": "SUPPRESSED", "reason": reason.as_str()}),
+        ),
         Outcome::Failed(Failure::Invalid(err)) => invalid_answer(&err),
         Outcome::Failed(failure) => {
             let answer = HttpAnswer::error(
@@ -359,10 +437,10 @@ async fn handle_batch<C: ContactStarter>(
             )));
         }
     }
-    let runs = items
+    let admitted: Vec<_> = items
         .into_iter()
         .zip(&identifiers)
-        .map(|(item, id)| async move {
+        .map(|(item, id)| {
             let delivery = idempotency_key.map(|key| DeliveryIdentity::Http {
                 idempotency_key: key,
                 item: Some(id),
@@ -370,12 +448,22 @@ async fn handle_batch<C: ContactStarter>(
             let copy = pipeline
                 .keeps_requests()
                 .then(|| RequestCopy::Value(item.clone()));
-            let chat = pipeline.admit_value(item, delivery);
+            (copy, pipeline.admit_value(item, delivery))
+        })
+        .collect();
+    pipeline
+        .screen(admitted.iter().filter_map(|(_, chat)| chat.as_ref().ok()))
+        .await;
+    let runs = admitted
+        .into_iter()
+        .zip(&identifiers)
+        .map(|((copy, chat), id)| async move {
             let label = format!("{}#{id}", request.request_id);
             (id, pipeline.send(&label, chat, Route::Requeue(copy)).await)
         });
     let mut successful = Vec::new();
     let mut deferred = Vec::new();
+    let mut suppressed = Vec::new();
     let mut failed = Vec::new();
     for (id, outcome) in join_all(runs).await {
         match outcome {
@@ -386,6 +474,9 @@ async fn handle_batch<C: ContactStarter>(
                 deferred
                     .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }
+            Outcome::Suppressed(reason) => {
+                suppressed.push(json!({"RequestIdentifier": id, "Reason": reason.as_str()}));
+            }
             Outcome::Failed(failure) => failed.push(json!({
                 "RequestIdentifier": id,
                 "FailureReasonCode": failure.reason_code(),
@@ -394,10 +485,13 @@ async fn handle_batch<C: ContactStarter>(
         }
     }
     let mut lists = json!({"SuccessfulRequestList": successful, "FailedRequestList": failed});
-    // Listed only when a send window is configured, so that the answer is BatchPutContact's
-    // own shape otherwise.
+    // Each list beyond BatchPutContact's own is given only when what fills it is configured, so
+    // that the answer is BatchPutContact's own shape otherwise.
     if pipeline.keeps_requests() {
         lists["DeferredRequestList"] = deferred.into();
+    }
+    if pipeline.protection().is_some() {
+        lists["SuppressedRequestList"] = suppressed.into();
     }
     HttpAnswer::json(200, lists)
 }

@@ -1,6 +1,8 @@
 //! EventBridge events and direct invocations: one request each, answered with its contact id
-//! (or `DEFERRED` with its window's opening, once handed to the request queue), or with a typed
-//! error so that Lambda's async retries and the on-failure destination take the event.
+//! (or `DEFERRED` with its window's opening, once handed to the request queue; or, when a
+//! policy said no, `{"status": "SUPPRESSED", "reason": ...}`: final, not an error, so nothing
+//! retries it), or with a typed error so that Lambda's async retries and the on-failure
+//! destination take the event.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
@@ -12,8 +14,10 @@ use crate::idempotency::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome};
 use crate::pipeline::Pipeline;
 
-/// The success answer: `{"contactId": "..."}`, or `{"status": "DEFERRED", "notBefore":
-/// "<RFC 3339>"}` for a request handed to the request queue until its send window opens.
+/// The answer of a request that is done or held: `{"contactId": "..."}`; `{"status":
+/// "DEFERRED", "notBefore": "<RFC 3339>"}` for a request handed to the request queue until its
+/// send window opens; or `{"status": "SUPPRESSED", "reason": "DO_NOT_CONTACT" |
+/// "FREQUENCY_CAP"}`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum Answer {
@@ -23,6 +27,10 @@ pub enum Answer {
     Deferred {
         status: &'static str,
         not_before: String,
+    },
+    Suppressed {
+        status: &'static str,
+        reason: &'static str,
     },
 }
 
@@ -82,6 +90,10 @@ fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
         Outcome::Deferred { not_before } => Ok(Answer::Deferred {
             status: "DEFERRED",
             not_before: not_before.to_string(),
+        }),
+        Outcome::Suppressed(reason) => Ok(Answer::Suppressed {
+            status: "SUPPRESSED",
+            reason: reason.as_str(),
         }),
         Outcome::Failed(failure) => Err(failure.into()),
     }

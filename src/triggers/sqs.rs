@@ -1,7 +1,8 @@
 //! SQS batches: standard queues run every record concurrently; FIFO queues keep each message
-//! group in order and stop a group at its first failure or deferral. The answer lists exactly
-//! the failed and deferred message ids, each once (a deferred record is hidden until its send
-//! window opens, then SQS delivers it again).
+//! group in order and stop a group at its first failure or deferral. The do-not-contact list is
+//! looked up for the whole batch at once. The answer lists exactly the failed and deferred
+//! message ids, each once (a deferred record is hidden until its send window opens, then SQS
+//! delivers it again; a suppressed record is done, not failed).
 
 use std::collections::BTreeMap;
 
@@ -37,16 +38,24 @@ pub async fn handle<C: ContactStarter>(
         .first()
         .and_then(|r| r.event_source_arn.as_deref())
         .is_some_and(|arn| arn.ends_with(".fifo"));
+    let admitted: Vec<_> = event
+        .records
+        .iter()
+        .map(|record| admit(pipeline, record))
+        .collect();
+    pipeline
+        .screen(admitted.iter().filter_map(|chat| chat.as_ref().ok()))
+        .await;
 
     let failed: Vec<String> = if fifo {
-        let mut groups: BTreeMap<String, Vec<&SqsMessage>> = BTreeMap::new();
-        for record in &event.records {
+        let mut groups: BTreeMap<String, Vec<Admitted<'_>>> = BTreeMap::new();
+        for (record, request) in event.records.iter().zip(admitted) {
             let group = record
                 .attributes
                 .get("MessageGroupId")
                 .cloned()
                 .unwrap_or_default();
-            groups.entry(group).or_default().push(record);
+            groups.entry(group).or_default().push((record, request));
         }
         let runs = groups
             .into_values()
@@ -54,18 +63,17 @@ pub async fn handle<C: ContactStarter>(
         join_all(runs).await.into_iter().flatten().collect()
     } else {
         // No more records under way than the invocation may have in flight anyway: a batch of
-        // 10,000 then holds a few request futures at a time, not 10,000 (and its peak memory
-        // stays near the event's own size). The failures keep the records' order.
-        let runs = event
-            .records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| async move {
+        // 10,000 then holds a few request futures at a time, not 10,000. (The admitted requests
+        // are all held at once, for the batch's one do-not-contact look-up: about the event's
+        // own size again.) The failures keep the records' order.
+        let runs = event.records.iter().zip(admitted).enumerate().map(
+            |(index, (record, request))| async move {
                 let outcome = pipeline
-                    .send(id_of(record), admit(pipeline, record), route_of(record))
+                    .send(id_of(record), request, route_of(record))
                     .await;
                 failed_id(record, &outcome).map(|id| (index, id))
-            });
+            },
+        );
         let mut failed: Vec<(usize, String)> = stream::iter(runs)
             .buffer_unordered(pipeline.max_in_flight())
             .filter_map(std::future::ready)
@@ -85,12 +93,11 @@ pub async fn handle<C: ContactStarter>(
 /// deferred record stays in flight until its opening, and SQS holds the group behind it.)
 async fn run_group<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
-    records: Vec<&SqsMessage>,
+    records: Vec<Admitted<'_>>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     let mut stopped: Option<NotSent> = None;
-    for record in records {
-        let request = admit(pipeline, record);
+    for (record, request) in records {
         let outcome = match stopped {
             None => {
                 pipeline
@@ -100,7 +107,8 @@ async fn run_group<C: ContactStarter>(
             Some(reason) => pipeline.skip(id_of(record), request.as_ref().ok(), reason),
         };
         stopped = stopped.or(match outcome {
-            Outcome::Started(_) => None,
+            // A suppressed record is done: the group goes on after it.
+            Outcome::Started(_) | Outcome::Suppressed(_) => None,
             Outcome::Deferred { .. } => Some(NotSent::EarlierInGroupDeferred),
             Outcome::Failed(_) => Some(NotSent::EarlierInGroupFailed),
         });
@@ -108,6 +116,9 @@ async fn run_group<C: ContactStarter>(
     }
     failed
 }
+
+/// A record with its admitted (or refused) request.
+type Admitted<'r> = (&'r SqsMessage, Result<OutboundChat, ValidationError>);
 
 fn id_of(record: &SqsMessage) -> &str {
     record.message_id.as_deref().unwrap_or_default()
@@ -136,7 +147,7 @@ fn route_of(record: &SqsMessage) -> Route<'_> {
 /// The record's id if it is to come back: failed, or deferred to its window's opening.
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Started(_) => None,
+        Outcome::Started(_) | Outcome::Suppressed(_) => None,
         Outcome::Deferred { .. } | Outcome::Failed(_) => record.message_id.clone(),
     }
 }

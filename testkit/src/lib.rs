@@ -5,10 +5,12 @@
 //! headers, `response`, `error`, `init/error`) and the Extensions API's `register` and
 //! `event/next`. The launcher gives the process exactly the environment asked for, drains and
 //! keeps its output, stops it with SIGTERM or kills it when dropped, and reads its CPU time and
-//! memory from `/proc`. [`MotoServer`] runs a local AWS-compatible server (moto) for tests;
-//! [`keep_busy`] invokes one instance back to back, for fleet runs.
+//! memory from `/proc`. [`DynamoDbLocal`] runs AWS's DynamoDB Local on a free port for a test;
+//! [`MotoServer`] runs a local AWS-compatible server (moto) for tests; [`keep_busy`] invokes one
+//! instance back to back, for fleet runs.
 
 mod busy;
+mod dynamodb_local;
 mod moto;
 mod output;
 mod process;
@@ -17,6 +19,7 @@ mod routes;
 mod runtime_api;
 
 pub use busy::keep_busy;
+pub use dynamodb_local::DynamoDbLocal;
 pub use moto::MotoServer;
 pub use process::{Process, Run, run};
 pub use procfs::CpuSnapshot;

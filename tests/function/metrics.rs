@@ -182,6 +182,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
             "SMS",
             vec![
                 ("ContactsStarted", 2),
+                ("RequestsSuppressed", 0),
                 ("RequestsFailed", 0),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
@@ -194,6 +195,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
             "WHATSAPP",
             vec![
                 ("ContactsStarted", 1),
+                ("RequestsSuppressed", 0),
                 ("RequestsFailed", 1),
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
@@ -256,6 +258,7 @@ async fn an_expired_request_counts_as_expired_and_never_reaches_connect() {
     let whatsapp = &channels["WHATSAPP"];
     let expected: BTreeMap<&str, u64> = [
         ("ContactsStarted", 0),
+        ("RequestsSuppressed", 0),
         ("RequestsFailed", 1),
         ("Throttles", 0),
         ("ExpiredRequests", 1),

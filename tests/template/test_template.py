@@ -55,6 +55,18 @@ OPTIONAL_VARIABLES = {
 # Set only when some send window is (contract section 6): the queue deferred requests wait in.
 WINDOW_VARIABLES = {"REQUEST_QUEUE_URL": {"Ref": "RequestQueue"}}
 
+# Recipient protection (contract section 6): set only when the stack creates its state.
+PROTECTION_VARIABLES = {
+    "STATE_TABLE_NAME",
+    "RECIPIENT_HASH_KEY",
+    "FREQUENCY_CAPS",
+    "FREQUENCY_CAP_SCOPE",
+    "FREQUENCY_CAP_CATEGORIES",
+}
+STATE_TABLE = "StateTable"
+HASH_KEY_SECRET = "RecipientHashKeySecret"
+HASH_KEY_REFERENCE = "{{resolve:secretsmanager:${RecipientHashKeySecret}:SecretString}}"
+
 INSTANCE_ARN = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:instance/${ConnectInstanceId}"
 ACCOUNT_PHONE_NUMBERS = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:phone-number/*"
 
@@ -68,6 +80,12 @@ NON_CONNECT_GRANTS = {
     "sqs:SendMessage": {"AsyncFailureQueue", "RequestQueue"},
     "logs:CreateLogStream": {"FunctionLogGroup"},
     "logs:PutLogEvents": {"FunctionLogGroup"},
+    # The recipient-state table: the do-not-contact look-ups (BatchGetItem) and the items of
+    # TransactWriteItems (ConditionCheckItem, UpdateItem, DeleteItem).
+    "dynamodb:BatchGetItem": {STATE_TABLE},
+    "dynamodb:ConditionCheckItem": {STATE_TABLE},
+    "dynamodb:UpdateItem": {STATE_TABLE},
+    "dynamodb:DeleteItem": {STATE_TABLE},
 }
 
 
@@ -419,7 +437,10 @@ def test_the_function_logs_json_at_the_configured_level(template: dict[str, Any]
 
 def test_every_configuration_variable_of_the_contract_is_set_from_its_parameter(template: dict[str, Any]) -> None:
     variables = props(template, FUNCTION)["Environment"]["Variables"]
-    assert set(variables) == set(REQUIRED_VARIABLES) | set(OPTIONAL_VARIABLES) | set(WINDOW_VARIABLES)
+    assert (
+        set(variables)
+        == set(REQUIRED_VARIABLES) | set(OPTIONAL_VARIABLES) | set(WINDOW_VARIABLES) | PROTECTION_VARIABLES
+    )
     for name, parameter in REQUIRED_VARIABLES.items():
         assert variables[name] == {"Ref": parameter}, name
     for name, value in WINDOW_VARIABLES.items():
@@ -467,6 +488,11 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
     assert parameters["MetricsNamespace"]["Default"] == "OutboundChat"
     assert parameters["Architecture"]["Default"] == "arm64"
     assert parameters["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+    assert parameters["RecipientProtection"]["Default"] == "Enabled"
+    assert parameters["FrequencyCaps"]["Default"] == ""
+    assert parameters["FrequencyCapScope"]["Default"] == "channel"
+    assert parameters["FrequencyCapScope"]["AllowedValues"] == ["channel", "recipient"]
+    assert parameters["FrequencyCapCategories"]["Default"] == "PROMOTIONAL"
 
 
 @pytest.mark.parametrize(
@@ -485,6 +511,7 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
         ("DefaultChatDurationMinutes", ["", "60", "1440", "10080"], ["1", "1h", "-60"]),
         ("ConnectInstanceId", ["11111111-2222-3333-4444-555555555555"], ["", "*", "arn:aws:connect:x"]),
         ("AlarmTopicArn", ["", "arn:aws:sns:us-east-1:123456789012:ops-alarms"], ["*", "ops-alarms"]),
+        ("FrequencyCaps", ["", "1/24h", "1/24h,3/7d", "10/1h,100/30d"], ["1", "1/24", "1/24m", "1/24h,", "*"]),
         ("SendWindowCategories", ["", "PROMOTIONAL", "TRANSACTIONAL,PROMOTIONAL"], ["promo", "PROMOTIONAL,"]),
         ("DefaultTimeZone", ["", "America/New_York", "UTC", "America/Argentina/Buenos_Aires"], ["New York", "/UTC"]),
     ],
@@ -570,8 +597,13 @@ def test_every_other_permission_is_scoped_to_this_stacks_queues_and_log_group(te
     assert problems_with_other_permissions(template) == []
 
 
+def conditional_policies(template: dict[str, Any], condition: str) -> list[dict[str, Any]]:
+    """The role's policies given only under `condition`."""
+    return [p for p in props(template, ROLE)["Policies"] if "Fn::If" in p and p["Fn::If"][0] == condition]
+
+
 def test_deferral_may_hide_and_send_request_queue_messages_only_when_a_send_window_is_set(template: dict[str, Any]) -> None:
-    conditional = [p for p in props(template, ROLE)["Policies"] if "Fn::If" in p]
+    conditional = conditional_policies(template, "HasSendWindow")
     assert len(conditional) == 1
     condition, policy, otherwise = conditional[0]["Fn::If"]
     assert (condition, otherwise) == ("HasSendWindow", {"Ref": "AWS::NoValue"})
@@ -669,7 +701,12 @@ def test_the_http_authorization_check_flags_an_anonymous_route(template: dict[st
 
 def test_the_http_api_serves_the_contract_routes_with_payload_format_2(template: dict[str, Any]) -> None:
     routes = {(e["Method"], e["Path"], e["PayloadFormatVersion"]) for e in function_events(template, "HttpApi").values()}
-    assert routes == {("POST", "/contacts", "2.0"), ("POST", "/contacts/batch", "2.0")}
+    assert routes == {
+        ("POST", "/contacts", "2.0"),
+        ("POST", "/contacts/batch", "2.0"),
+        ("PUT", "/suppressions", "2.0"),
+        ("DELETE", "/suppressions", "2.0"),
+    }
 
 
 # --------------------------------------------------------------------------- EventBridge
@@ -765,6 +802,7 @@ def test_the_stack_outputs_what_producers_and_operators_need(template: dict[str,
         "EventBridgeDeadLetterQueueUrl": {"Ref": "EventBridgeDeadLetterQueue"},
         "AsyncFailureQueueUrl": {"Ref": "AsyncFailureQueue"},
         "FunctionName": {"Ref": FUNCTION},
+        "StateTableName": {"Ref": STATE_TABLE},
     }
     assert {name: outputs[name]["Value"] for name in expected if name in outputs} == expected
 
@@ -811,7 +849,12 @@ def test_every_route_of_the_deployed_http_api_is_signed_with_sigv4(transformed: 
     (api,) = of_type(transformed, "AWS::ApiGatewayV2::Api").values()
     body = api["Properties"]["Body"]
     operations = {(path, method): op for path, item in body["paths"].items() for method, op in item.items()}
-    assert set(operations) == {("/contacts", "post"), ("/contacts/batch", "post")}
+    assert set(operations) == {
+        ("/contacts", "post"),
+        ("/contacts/batch", "post"),
+        ("/suppressions", "put"),
+        ("/suppressions", "delete"),
+    }
     assert all(op.get("security") == [{"AWS_IAM": []}] for op in operations.values())
     assert body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
@@ -828,3 +871,102 @@ def test_samconfig_builds_with_the_beta_rust_method_and_deploys_the_outbound_cha
     assert deploy["capabilities"] == "CAPABILITY_IAM"
     assert deploy["confirm_changeset"] is True
     assert deploy["resolve_s3"] is True
+
+
+# --------------------------------------------------------------------------- recipient state
+
+
+def problems_with_state_table(template: dict[str, Any]) -> list[str]:
+    table = resources(template).get(STATE_TABLE)
+    if table is None or table["Type"] != "AWS::DynamoDB::Table":
+        return ["no recipient-state table"]
+    p = table["Properties"]
+    problems = []
+    if p.get("BillingMode") != "PAY_PER_REQUEST":
+        problems.append("the table is not on demand")
+    if p.get("PointInTimeRecoverySpecification") != {"PointInTimeRecoveryEnabled": True}:
+        problems.append("point-in-time recovery is off")
+    if p.get("SSESpecification", {}).get("SSEEnabled") is not True:
+        problems.append("encryption with a KMS key is off")
+    if p.get("TimeToLiveSpecification") != {"AttributeName": "expiresAt", "Enabled": True}:
+        problems.append("spent counters do not expire (TTL on expiresAt)")
+    if p.get("KeySchema") != [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]:
+        problems.append("the key is not pk / sk as the function writes it")
+    if table.get("DeletionPolicy") != "Retain" or table.get("UpdateReplacePolicy") != "Retain":
+        problems.append("the do-not-contact list is lost with the stack")
+    return problems
+
+
+def problems_with_hash_key(template: dict[str, Any]) -> list[str]:
+    """The key is generated by Secrets Manager and reaches the function only as a dynamic
+    reference: no literal in the template, nothing in the outputs."""
+    problems = []
+    secret = props(template, HASH_KEY_SECRET)
+    if "SecretString" in secret or "GenerateSecretString" not in secret:
+        problems.append("the hash key is not generated by Secrets Manager")
+    generated = secret.get("GenerateSecretString", {})
+    if generated.get("PasswordLength", 0) < 44 or generated.get("ExcludePunctuation") is not True:
+        problems.append("the generated key is not at least 32 bytes of base64 letters and digits")
+    variable = props(template, FUNCTION)["Environment"]["Variables"].get("RECIPIENT_HASH_KEY")
+    if [sub_string(v) for v in branches(variable)] != [HASH_KEY_REFERENCE]:
+        problems.append(f"RECIPIENT_HASH_KEY is {variable!r}, not the secret's dynamic reference")
+    for name, output in template.get("Outputs", {}).items():
+        if HASH_KEY_SECRET in json.dumps(output):
+            problems.append(f"output {name} exposes the hash key's secret")
+    return problems
+
+
+def test_the_state_table_is_on_demand_recoverable_encrypted_and_expires_spent_counters(template: dict[str, Any]) -> None:
+    assert problems_with_state_table(template) == []
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: props(t, STATE_TABLE).pop("TimeToLiveSpecification"),
+        lambda t: props(t, STATE_TABLE).pop("PointInTimeRecoverySpecification"),
+        lambda t: props(t, STATE_TABLE).update(BillingMode="PROVISIONED"),
+        lambda t: props(t, STATE_TABLE).pop("SSESpecification"),
+    ],
+    ids=["no-ttl", "no-pitr", "provisioned", "no-kms"],
+)
+def test_the_state_table_check_flags_a_weaker_table(template: dict[str, Any], mutate: Any) -> None:
+    mutate(template)
+    assert problems_with_state_table(template) != []
+
+
+def test_the_hash_key_is_generated_and_never_written_in_the_template_or_its_outputs(template: dict[str, Any]) -> None:
+    assert problems_with_hash_key(template) == []
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: props(t, FUNCTION)["Environment"]["Variables"].update(RECIPIENT_HASH_KEY="c2VjcmV0LWtleS1pbi10aGUtdGVtcGxhdGUtMzJieXRlcw=="),
+        lambda t: t["Outputs"].update(Key={"Value": {"Ref": HASH_KEY_SECRET}}),
+        lambda t: props(t, HASH_KEY_SECRET).update(SecretString="fixed"),
+    ],
+    ids=["literal-key", "key-in-outputs", "fixed-secret"],
+)
+def test_the_hash_key_check_flags_a_key_in_the_open(template: dict[str, Any], mutate: Any) -> None:
+    mutate(template)
+    assert problems_with_hash_key(template) != []
+
+
+def test_the_state_and_its_settings_exist_only_when_recipient_protection_is_enabled(template: dict[str, Any]) -> None:
+    assert template["Conditions"]["HasRecipientState"] == {"Fn::Equals": [{"Ref": "RecipientProtection"}, "Enabled"]}
+    for name in (STATE_TABLE, HASH_KEY_SECRET):
+        assert resources(template)[name]["Condition"] == "HasRecipientState", name
+    variables = props(template, FUNCTION)["Environment"]["Variables"]
+    assert variables["STATE_TABLE_NAME"] == {"Fn::If": ["HasRecipientState", {"Ref": STATE_TABLE}, {"Ref": "AWS::NoValue"}]}
+    assert variables["RECIPIENT_HASH_KEY"]["Fn::If"][0] == "HasRecipientState"
+    assert variables["FREQUENCY_CAPS"] == {"Fn::If": ["HasFrequencyCaps", {"Ref": "FrequencyCaps"}, {"Ref": "AWS::NoValue"}]}
+    assert {"Condition": "HasRecipientState"} in template["Conditions"]["HasFrequencyCaps"]["Fn::And"]
+    assert variables["FREQUENCY_CAP_SCOPE"] == {"Ref": "FrequencyCapScope"}
+    assert variables["FREQUENCY_CAP_CATEGORIES"] == {"Ref": "FrequencyCapCategories"}
+
+
+def test_the_permissions_check_flags_another_table_action(template: dict[str, Any]) -> None:
+    (policy,) = conditional_policies(template, "HasRecipientState")
+    policy["Fn::If"][1]["PolicyDocument"]["Statement"][0]["Action"].append("dynamodb:Scan")
+    assert problems_with_other_permissions(template) != []
