@@ -84,6 +84,8 @@ pub struct ChannelTally {
     pub started: u32,
     /// Requests held until their send window opens.
     pub deferred: u32,
+    /// Records Connect throttled, re-sent to their queue with a delay.
+    pub requeued: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
     pub throttled: u32,
@@ -101,6 +103,7 @@ impl Tally {
         match outcome {
             Outcome::Started(_) => entry.started += 1,
             Outcome::Deferred { .. } => entry.deferred += 1,
+            Outcome::Requeued { .. } => entry.requeued += 1,
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;
@@ -128,6 +131,11 @@ impl Tally {
     /// Requests deferred, over every channel.
     pub fn deferred(&self) -> u32 {
         self.per_channel.values().map(|t| t.deferred).sum()
+    }
+
+    /// Records requeued, over every channel.
+    pub fn requeued(&self) -> u32 {
+        self.per_channel.values().map(|t| t.requeued).sum()
     }
 
     /// Failures by reason code, over every channel.

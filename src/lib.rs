@@ -39,6 +39,7 @@ mod pacing;
 mod pipeline;
 mod policy;
 mod queue;
+mod requeue;
 mod send;
 mod shutdown;
 mod telemetry;

@@ -18,11 +18,20 @@ use crate::policy::Refusal;
 /// | started | not reported | `{"contactId"}` | 200 | `SuccessfulRequestList` |
 /// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
 /// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
+/// | requeued (SQS standard only) | re-sent with a delay, not reported | — | — | — |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
-    Deferred { not_before: Timestamp },
+    Deferred {
+        not_before: Timestamp,
+    },
     Failed(Failure),
+    /// Not sent because Connect asked to slow down (`cause`: a throttle or a quota); a copy
+    /// with the same client token is back on the record's queue, visible at `not_before`.
+    Requeued {
+        cause: Failure,
+        not_before: Timestamp,
+    },
 }
 
 /// Why a request was not started.

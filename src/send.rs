@@ -16,6 +16,7 @@ use crate::outcome::{Failure, NotSent, Outcome};
 use crate::pacing::Pacer;
 use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
 use crate::queue::RequestQueue;
+use crate::requeue::Requeuer;
 use crate::telemetry;
 
 /// Long-lived across invocations: the Connect port, the instance's pacer, the send window with
@@ -29,6 +30,7 @@ pub struct Sender<C> {
     clock: Arc<dyn Clock>,
     request_queue_url: Option<String>,
     deferrer: Deferrer,
+    requeuer: Requeuer,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -46,6 +48,7 @@ impl<C: ContactStarter> Sender<C> {
             clock: Arc::new(SystemClock),
             request_queue_url: config.request_queue_url.clone(),
             deferrer: Deferrer::default(),
+            requeuer: Requeuer::default(),
         }
     }
 
@@ -55,8 +58,10 @@ impl<C: ContactStarter> Sender<C> {
         self
     }
 
-    /// Holds requests outside their send window in SQS through `queue`.
+    /// Holds requests outside their send window in SQS through `queue`, and re-sends SQS
+    /// records Connect throttled to their queue.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.requeuer = Requeuer::new(Some(Arc::clone(&queue)));
         self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
         self
     }
@@ -92,10 +97,18 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => match self.hold_back(invocation, &chat, route).await {
-                Some(outcome) => (outcome, None),
-                None => self.send(invocation, &chat).await,
-            },
+            Ok(chat) => {
+                let origin = route.origin();
+                match self.hold_back(invocation, &chat, route).await {
+                    Some(outcome) => (outcome, None),
+                    None => {
+                        let (outcome, latency) = self.send(invocation, &chat).await;
+                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let outcome = self.requeuer.settle(origin, &chat, outcome, cutoff).await;
+                        (outcome, latency)
+                    }
+                }
+            }
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome

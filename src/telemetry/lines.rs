@@ -39,6 +39,17 @@ pub fn log_outcome(
             not_before = %not_before,
             "request held until its send window opens"
         ),
+        Outcome::Requeued { cause, not_before } => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "requeued",
+            code = cause.reason_code(),
+            reason = %cause,
+            not_before = %not_before,
+            latency_ms,
+            "Connect asked to slow down: the record is back on its queue with a delay and the same client token"
+        ),
         Outcome::Failed(failure) => tracing::warn!(
             trigger,
             request_id,
@@ -51,7 +62,9 @@ pub fn log_outcome(
             "request not started"
         ),
     }
-    if let Outcome::Failed(Failure::Connect(StartError::QuotaExceeded { .. })) = outcome {
+    if let Outcome::Failed(cause) | Outcome::Requeued { cause, .. } = outcome
+        && let Failure::Connect(StartError::QuotaExceeded { .. }) = cause
+    {
         tracing::warn!(
             trigger,
             request_id,
@@ -68,6 +81,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     let tally = invocation.tally();
     let (started, failed) = tally.totals();
     let deferred = tally.deferred();
+    let requeued = tally.requeued();
     let failures: Vec<String> = tally
         .failures_by_code()
         .iter()
@@ -77,6 +91,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         trigger = invocation.trigger(),
         started,
         deferred,
+        requeued,
         failed,
         failures = failures.join(","),
         "invocation summary"

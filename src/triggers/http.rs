@@ -309,10 +309,13 @@ async fn handle_single<C: ContactStarter>(
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
-        Outcome::Deferred { not_before } => HttpAnswer::json(
-            202,
-            json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
-        ),
+        // Only SQS records are requeued; were one here, it too waits in the queue.
+        Outcome::Deferred { not_before } | Outcome::Requeued { not_before, .. } => {
+            HttpAnswer::json(
+                202,
+                json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
+            )
+        }
         Outcome::Failed(Failure::Invalid(err)) => invalid_answer(&err),
         Outcome::Failed(failure) => {
             let answer = HttpAnswer::error(
@@ -382,7 +385,7 @@ async fn handle_batch<C: ContactStarter>(
             Outcome::Started(contact_id) => {
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
             }
-            Outcome::Deferred { not_before } => {
+            Outcome::Deferred { not_before } | Outcome::Requeued { not_before, .. } => {
                 deferred
                     .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }

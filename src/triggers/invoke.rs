@@ -79,10 +79,13 @@ fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
         Outcome::Started(contact_id) => Ok(Answer::Contact {
             contact_id: contact_id.to_string(),
         }),
-        Outcome::Deferred { not_before } => Ok(Answer::Deferred {
-            status: "DEFERRED",
-            not_before: not_before.to_string(),
-        }),
+        // Only SQS records are requeued; were one here, it too waits in the queue.
+        Outcome::Deferred { not_before } | Outcome::Requeued { not_before, .. } => {
+            Ok(Answer::Deferred {
+                status: "DEFERRED",
+                not_before: not_before.to_string(),
+            })
+        }
         Outcome::Failed(failure) => Err(failure.into()),
     }
 }

@@ -1,0 +1,223 @@
+//! Throttled SQS records go back to their queue as new messages with a delay, so that Connect
+//! saying "slow down" never spends a record's dead-letter receives: only a record that is not
+//! sent because of a throttle or a quota is re-sent; FIFO records and every other failure are
+//! reported in `batchItemFailures` as before.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::time::Instant;
+
+use crate::connect::StartError;
+use crate::deferral::{RequestCopy, body_with_token};
+use crate::domain::OutboundChat;
+use crate::outcome::{Failure, NotSent, Outcome};
+use crate::queue::{RequestQueue, queue_url_of_arn};
+
+/// The SQS record a request came in, as much of it as a re-send needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub queue_arn: &'a str,
+    pub body: Option<&'a str>,
+}
+
+/// How long a re-sent record waits: a base and a random spread above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delay {
+    pub base_seconds: u32,
+    pub jitter_seconds: u32,
+}
+
+/// After a rate throttle: a few seconds, the time Connect's token bucket needs to refill.
+pub const AFTER_THROTTLE: Delay = Delay {
+    base_seconds: 2,
+    jitter_seconds: 4,
+};
+
+/// After the concurrent-chat quota: the minute the quota takes to free up (the `Retry-After`
+/// HTTP callers get), spread over half a minute more so the backlog does not return at once.
+pub const AFTER_QUOTA: Delay = Delay {
+    base_seconds: 60,
+    jitter_seconds: 30,
+};
+
+impl Delay {
+    /// The delay for a record, `base + spread % (jitter + 1)` seconds.
+    pub fn seconds(self, spread: u64) -> u32 {
+        let jitter = spread % (u64::from(self.jitter_seconds) + 1);
+        self.base_seconds + u32::try_from(jitter).unwrap_or(0)
+    }
+}
+
+/// How Connect asked to slow down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowDown {
+    /// The API rate (`ThrottlingException`), for this request or an earlier one.
+    Throttled,
+    /// The concurrent-chat or service quota, for this request or an earlier one.
+    QuotaExceeded,
+}
+
+/// How Connect asked to slow down, if `failure` is a throttle or a quota (this request's or an
+/// earlier one's); `None` for any other failure.
+pub fn slow_down(failure: &Failure) -> Option<SlowDown> {
+    match failure {
+        Failure::Connect(StartError::Throttled { .. })
+        | Failure::NotSent(NotSent::ThrottledEarlier) => Some(SlowDown::Throttled),
+        Failure::Connect(StartError::QuotaExceeded { .. })
+        | Failure::NotSent(NotSent::QuotaReachedEarlier) => Some(SlowDown::QuotaExceeded),
+        _ => None,
+    }
+}
+
+/// Re-sends throttled standard-queue records through the queue port (absent: nothing is
+/// re-sent, and throttled records are reported as before).
+#[derive(Clone, Default)]
+pub struct Requeuer {
+    queue: Option<Arc<dyn RequestQueue>>,
+}
+
+impl Requeuer {
+    pub fn new(queue: Option<Arc<dyn RequestQueue>>) -> Self {
+        Self { queue }
+    }
+
+    /// `outcome`, or [`Outcome::Requeued`] if it is a throttle of a standard-queue record and
+    /// its copy (with the chat's client token) was put back on the record's queue before
+    /// `cutoff`. A re-send that fails or runs out of time leaves the outcome as it was: the
+    /// record is then reported and SQS brings it back.
+    pub async fn settle(
+        &self,
+        origin: Option<Origin<'_>>,
+        chat: &OutboundChat,
+        outcome: Outcome,
+        cutoff: Instant,
+    ) -> Outcome {
+        let Outcome::Failed(cause) = outcome else {
+            return outcome;
+        };
+        match self.resend(origin, chat, &cause, cutoff).await {
+            Some(not_before) => Outcome::Requeued { cause, not_before },
+            None => Outcome::Failed(cause),
+        }
+    }
+
+    /// Puts the record's copy back on its queue; the time it becomes visible, or `None` when
+    /// it is not re-sent.
+    async fn resend(
+        &self,
+        origin: Option<Origin<'_>>,
+        chat: &OutboundChat,
+        cause: &Failure,
+        cutoff: Instant,
+    ) -> Option<Timestamp> {
+        let delay = match slow_down(cause)? {
+            SlowDown::Throttled => AFTER_THROTTLE,
+            SlowDown::QuotaExceeded => AFTER_QUOTA,
+        };
+        let (queue, origin) = (self.queue.as_ref()?, origin?);
+        // FIFO queues take no per-message delay, and a copy would jump its group's order.
+        if origin.queue_arn.ends_with(".fifo") {
+            return None;
+        }
+        let url = queue_url_of_arn(origin.queue_arn)?;
+        let body = body_with_token(RequestCopy::Text(origin.body?), chat)?;
+        let seconds = delay.seconds(RandomState::new().hash_one(chat.client_token()));
+        let sent = tokio::time::timeout_at(cutoff, queue.send_delayed(&url, body, seconds));
+        match sent.await {
+            Ok(Ok(())) => Some(Timestamp::now() + SignedDuration::from_secs(i64::from(seconds))),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "a throttled record could not be re-sent to its queue: it is reported, to come back");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "re-sending a throttled record did not finish before the invocation deadline: it is reported, to come back"
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delay_stays_between_its_base_and_its_base_plus_jitter() {
+        // (delay, spread, seconds)
+        let cases = [
+            (AFTER_THROTTLE, 0, 2),
+            (AFTER_THROTTLE, 4, 6),
+            (AFTER_THROTTLE, 5, 2),
+            (AFTER_THROTTLE, u64::MAX, 2 + (u64::MAX % 5) as u32),
+            (AFTER_QUOTA, 0, 60),
+            (AFTER_QUOTA, 30, 90),
+            (AFTER_QUOTA, 31, 60),
+            (
+                Delay {
+                    base_seconds: 3,
+                    jitter_seconds: 0,
+                },
+                17,
+                3,
+            ),
+        ];
+        for (delay, spread, seconds) in cases {
+            assert_eq!(delay.seconds(spread), seconds, "{delay:?} {spread}");
+        }
+    }
+
+    #[test]
+    fn only_a_throttle_or_a_quota_asks_to_slow_down() {
+        let throttled = StartError::Throttled {
+            message: "Rate exceeded".into(),
+        };
+        let quota = StartError::QuotaExceeded {
+            message: "LimitExceededException".into(),
+        };
+        let failed = |failure: Failure| failure;
+        let cases = [
+            (
+                failed(Failure::Connect(throttled)),
+                Some(SlowDown::Throttled),
+            ),
+            (
+                failed(Failure::NotSent(NotSent::ThrottledEarlier)),
+                Some(SlowDown::Throttled),
+            ),
+            (
+                failed(Failure::Connect(quota)),
+                Some(SlowDown::QuotaExceeded),
+            ),
+            (
+                failed(Failure::NotSent(NotSent::QuotaReachedEarlier)),
+                Some(SlowDown::QuotaExceeded),
+            ),
+            (failed(Failure::NotSent(NotSent::DeadlineNear)), None),
+            (
+                failed(Failure::NotSent(NotSent::EarlierInGroupFailed)),
+                None,
+            ),
+            (
+                failed(Failure::Connect(StartError::Transient {
+                    message: "InternalServiceException".into(),
+                })),
+                None,
+            ),
+            (
+                failed(Failure::Connect(StartError::Rejected {
+                    code: "InvalidRequestException".into(),
+                    message: "bad".into(),
+                })),
+                None,
+            ),
+            (failed(Failure::Expired), None),
+        ];
+        for (failure, expected) in cases {
+            assert_eq!(slow_down(&failure), expected, "{failure:?}");
+        }
+    }
+}
