@@ -143,7 +143,158 @@ impl Requeuer {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::Config;
+    use crate::idempotency::DeliveryIdentity;
+    use crate::intake::Intake;
+    use crate::queue::{QueueError, QueueFuture};
+
+    const STANDARD: &str = "arn:aws:sqs:us-east-1:123456789012:requests";
+    const FIFO: &str = "arn:aws:sqs:us-east-1:123456789012:requests.fifo";
+    const BODY: &str = r#"{"to": "+14255550100", "message": {"content": "Your parcel"}}"#;
+
+    /// A queue port that keeps what it is sent, or refuses everything.
+    #[derive(Default)]
+    struct KeepingQueue {
+        refuse: bool,
+        sent: Mutex<Vec<(String, String, u32)>>,
+    }
+
+    impl RequestQueue for KeepingQueue {
+        fn hide_message<'a>(&'a self, _: &'a str, _: &'a str, _: u32) -> QueueFuture<'a> {
+            Box::pin(async { unreachable!("a re-send hides nothing") })
+        }
+
+        fn send_delayed<'a>(&'a self, url: &'a str, body: String, delay: u32) -> QueueFuture<'a> {
+            Box::pin(async move {
+                if self.refuse {
+                    return Err(QueueError {
+                        code: "AccessDenied".into(),
+                        message: "no sqs:SendMessage".into(),
+                    });
+                }
+                self.sent.lock().unwrap().push((url.into(), body, delay));
+                Ok(())
+            })
+        }
+    }
+
+    fn chat() -> OutboundChat {
+        let config = Config::from_lookup(|name| {
+            connect_simulator::sample::FUNCTION_VARIABLES
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .unwrap();
+        let delivery = DeliveryIdentity::Sqs {
+            queue_arn: STANDARD,
+            message_id: "m-1",
+        };
+        Intake::from_config(&config)
+            .admit_json(BODY, Some(delivery))
+            .unwrap()
+    }
+
+    fn throttled() -> Failure {
+        Failure::Connect(StartError::Throttled {
+            message: "Rate exceeded".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_throttled_standard_record_goes_back_to_its_queue_with_its_token_and_a_delay() {
+        // (queue arn, cause, re-sent with a delay between)
+        let cases = [
+            (STANDARD, throttled(), Some((2, 6))),
+            (
+                STANDARD,
+                Failure::NotSent(NotSent::ThrottledEarlier),
+                Some((2, 6)),
+            ),
+            (
+                STANDARD,
+                Failure::NotSent(NotSent::QuotaReachedEarlier),
+                Some((60, 90)),
+            ),
+            (FIFO, throttled(), None),
+            ("not-an-arn", throttled(), None),
+            (STANDARD, Failure::NotSent(NotSent::DeadlineNear), None),
+            (STANDARD, Failure::Expired, None),
+        ];
+        let chat = chat();
+        let token = chat.client_token().unwrap().as_str().to_owned();
+        for (queue_arn, cause, expected) in cases {
+            let queue = Arc::new(KeepingQueue::default());
+            let requeuer = Requeuer::new(Some(queue.clone() as Arc<dyn RequestQueue>));
+            let origin = Origin {
+                queue_arn,
+                body: Some(BODY),
+            };
+            let cutoff = Instant::now() + Duration::from_secs(5);
+            let outcome = Outcome::Failed(cause.clone());
+            let settled = requeuer.settle(Some(origin), &chat, outcome, cutoff).await;
+            let sent = queue.sent.lock().unwrap().clone();
+            match expected {
+                Some((least, most)) => {
+                    assert!(
+                        matches!(settled, Outcome::Requeued { cause: ref c, .. } if *c == cause)
+                    );
+                    let [(url, body, delay)] = &sent[..] else {
+                        panic!("{sent:?}")
+                    };
+                    assert_eq!(
+                        url,
+                        "https://sqs.us-east-1.amazonaws.com/123456789012/requests"
+                    );
+                    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+                    assert_eq!(body["clientToken"], token.as_str());
+                    assert_eq!(body["to"], "+14255550100");
+                    assert!((least..=most).contains(delay), "{delay}");
+                }
+                None => {
+                    assert_eq!(settled, Outcome::Failed(cause), "{queue_arn}");
+                    assert!(sent.is_empty(), "{sent:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_re_send_that_fails_or_has_no_queue_or_body_leaves_the_record_reported() {
+        let chat = chat();
+        let refusing: Arc<dyn RequestQueue> = Arc::new(KeepingQueue {
+            refuse: true,
+            ..KeepingQueue::default()
+        });
+        let keeping: Arc<dyn RequestQueue> = Arc::new(KeepingQueue::default());
+        let with_body = Origin {
+            queue_arn: STANDARD,
+            body: Some(BODY),
+        };
+        let without_body = Origin {
+            body: None,
+            ..with_body
+        };
+        // (queue port, origin)
+        let cases = [
+            (Some(refusing), Some(with_body)),
+            (None, Some(with_body)),
+            (Some(keeping.clone()), None),
+            (Some(keeping), Some(without_body)),
+        ];
+        for (queue, origin) in cases {
+            let cutoff = Instant::now() + Duration::from_secs(5);
+            let outcome = Outcome::Failed(throttled());
+            let settled = Requeuer::new(queue)
+                .settle(origin, &chat, outcome.clone(), cutoff)
+                .await;
+            assert_eq!(settled, outcome, "{origin:?}");
+        }
+    }
 
     #[test]
     fn a_delay_stays_between_its_base_and_its_base_plus_jitter() {
@@ -178,43 +329,33 @@ mod tests {
         let quota = StartError::QuotaExceeded {
             message: "LimitExceededException".into(),
         };
-        let failed = |failure: Failure| failure;
         let cases = [
+            ((Failure::Connect(throttled)), Some(SlowDown::Throttled)),
             (
-                failed(Failure::Connect(throttled)),
+                (Failure::NotSent(NotSent::ThrottledEarlier)),
                 Some(SlowDown::Throttled),
             ),
+            ((Failure::Connect(quota)), Some(SlowDown::QuotaExceeded)),
             (
-                failed(Failure::NotSent(NotSent::ThrottledEarlier)),
-                Some(SlowDown::Throttled),
-            ),
-            (
-                failed(Failure::Connect(quota)),
+                (Failure::NotSent(NotSent::QuotaReachedEarlier)),
                 Some(SlowDown::QuotaExceeded),
             ),
+            ((Failure::NotSent(NotSent::DeadlineNear)), None),
+            ((Failure::NotSent(NotSent::EarlierInGroupFailed)), None),
             (
-                failed(Failure::NotSent(NotSent::QuotaReachedEarlier)),
-                Some(SlowDown::QuotaExceeded),
-            ),
-            (failed(Failure::NotSent(NotSent::DeadlineNear)), None),
-            (
-                failed(Failure::NotSent(NotSent::EarlierInGroupFailed)),
-                None,
-            ),
-            (
-                failed(Failure::Connect(StartError::Transient {
+                (Failure::Connect(StartError::Transient {
                     message: "InternalServiceException".into(),
                 })),
                 None,
             ),
             (
-                failed(Failure::Connect(StartError::Rejected {
+                (Failure::Connect(StartError::Rejected {
                     code: "InvalidRequestException".into(),
                     message: "bad".into(),
                 })),
                 None,
             ),
-            (failed(Failure::Expired), None),
+            ((Failure::Expired), None),
         ];
         for (failure, expected) in cases {
             assert_eq!(slow_down(&failure), expected, "{failure:?}");
