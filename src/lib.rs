@@ -57,7 +57,7 @@ pub use handler::{Function, FunctionError};
 pub use intake::Intake;
 pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
 pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
-pub use queue::{QueueError, RequestQueue};
+pub use queue::{QueueError, QueueFuture, RequestQueue};
 
 /// The parts of a validated [`OutboundChat`], as a Connect port reads them.
 pub mod chat {
