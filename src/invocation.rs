@@ -84,7 +84,8 @@ pub struct ChannelTally {
     pub started: u32,
     /// Requests held until their send window opens.
     pub deferred: u32,
-    /// Records Connect throttled, re-sent to their queue with a delay.
+    /// Records Connect throttled, re-sent to their queue with a delay (counted in `throttled`
+    /// too).
     pub requeued: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
@@ -103,7 +104,11 @@ impl Tally {
         match outcome {
             Outcome::Started(_) => entry.started += 1,
             Outcome::Deferred { .. } => entry.deferred += 1,
-            Outcome::Requeued { .. } => entry.requeued += 1,
+            // Still a throttle: the `Throttles` metric shows Connect pushing back either way.
+            Outcome::Requeued { .. } => {
+                entry.requeued += 1;
+                entry.throttled += 1;
+            }
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;

@@ -12,6 +12,7 @@ mod local_run;
 mod metrics;
 mod privacy;
 mod reliability;
+mod requeue;
 mod schema;
 mod sqs;
 mod validation;
