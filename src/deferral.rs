@@ -12,7 +12,6 @@ use crate::domain::OutboundChat;
 use crate::queue::{
     MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, QueueError, RequestQueue, queue_url_of_arn,
 };
-use crate::requeue::Origin;
 
 /// Where a request goes back to while it waits for its window.
 pub enum Route<'a> {
@@ -41,6 +40,14 @@ impl<'a> Route<'a> {
             Self::Requeue(_) => None,
         }
     }
+}
+
+/// The SQS record a request came in, as much of it as a re-send after a throttle needs
+/// ([`crate::requeue`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub queue_arn: &'a str,
+    pub body: Option<&'a str>,
 }
 
 /// The request as it arrived, to put on the request queue.

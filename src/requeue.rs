@@ -10,17 +10,10 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::time::Instant;
 
 use crate::connect::StartError;
-use crate::deferral::{RequestCopy, body_with_token};
+use crate::deferral::{Origin, RequestCopy, body_with_token};
 use crate::domain::OutboundChat;
 use crate::outcome::{Failure, NotSent, Outcome};
 use crate::queue::{RequestQueue, queue_url_of_arn};
-
-/// The SQS record a request came in, as much of it as a re-send needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Origin<'a> {
-    pub queue_arn: &'a str,
-    pub body: Option<&'a str>,
-}
 
 /// How long a re-sent record waits: a base and a random spread above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
