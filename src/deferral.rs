@@ -16,7 +16,7 @@ use crate::queue::{
 /// Where a request goes back to while it waits for its window.
 pub enum Route<'a> {
     /// An SQS record: hidden in its own queue until the opening. Its body is what a re-send
-    /// after a throttle puts back on the queue ([`crate::requeue`]).
+    /// after a throttle puts back on the queue (see `requeue.rs`).
     SqsRecord {
         queue_arn: &'a str,
         receipt_handle: Option<&'a str>,
@@ -43,7 +43,7 @@ impl<'a> Route<'a> {
 }
 
 /// The SQS record a request came in, as much of it as a re-send after a throttle needs
-/// ([`crate::requeue`]).
+/// (see `requeue.rs`).
 #[derive(Clone, Copy, Debug)]
 pub struct Origin<'a> {
     pub queue_arn: &'a str,
