@@ -105,7 +105,7 @@ impl Tally {
             Outcome::Started(_) => entry.started += 1,
             Outcome::Deferred { .. } => entry.deferred += 1,
             // Still a throttle: the `Throttles` metric shows Connect pushing back either way.
-            Outcome::Requeued { .. } => {
+            Outcome::Requeued(_) => {
                 entry.requeued += 1;
                 entry.throttled += 1;
             }

@@ -22,16 +22,17 @@ use crate::policy::Refusal;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
-    Deferred {
-        not_before: Timestamp,
-    },
+    Deferred { not_before: Timestamp },
     Failed(Failure),
-    /// Not sent because Connect asked to slow down (`cause`: a throttle or a quota); a copy
-    /// with the same client token is back on the record's queue, visible at `not_before`.
-    Requeued {
-        cause: Failure,
-        not_before: Timestamp,
-    },
+    Requeued(Requeue),
+}
+
+/// A record not sent because Connect asked to slow down (`cause`: a throttle or a quota); a
+/// copy with the same client token is back on the record's queue, visible at `not_before`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requeue {
+    pub cause: Failure,
+    pub not_before: Timestamp,
 }
 
 /// Why a request was not started.

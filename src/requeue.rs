@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::connect::StartError;
 use crate::deferral::{Origin, RequestCopy, body_with_token};
 use crate::domain::OutboundChat;
-use crate::outcome::{Failure, NotSent, Outcome};
+use crate::outcome::{Failure, NotSent, Outcome, Requeue};
 use crate::queue::{RequestQueue, queue_url_of_arn};
 
 /// How long a re-sent record waits: a base and a random spread above it.
@@ -91,7 +91,7 @@ impl Requeuer {
             return outcome;
         };
         match self.resend(origin, chat, &cause, cutoff).await {
-            Some(not_before) => Outcome::Requeued { cause, not_before },
+            Some(not_before) => Outcome::Requeued(Requeue { cause, not_before }),
             None => Outcome::Failed(cause),
         }
     }
@@ -234,7 +234,7 @@ mod tests {
             match expected {
                 Some((least, most)) => {
                     assert!(
-                        matches!(settled, Outcome::Requeued { cause: ref c, .. } if *c == cause)
+                        matches!(settled, Outcome::Requeued(Requeue { cause: ref c, .. }) if *c == cause)
                     );
                     let [(url, body, delay)] = &sent[..] else {
                         panic!("{sent:?}")

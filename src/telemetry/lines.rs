@@ -8,7 +8,7 @@ use crate::connect::StartError;
 use crate::domain::Channel;
 use crate::invocation::Invocation;
 use crate::log_output;
-use crate::outcome::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome, Requeue};
 
 /// Logs one request's outcome line: its trigger, the trigger's id for it, its channel, and
 /// what became of it, never the number or the message.
@@ -39,7 +39,7 @@ pub fn log_outcome(
             not_before = %not_before,
             "request held until its send window opens"
         ),
-        Outcome::Requeued { cause, not_before } => tracing::info!(
+        Outcome::Requeued(Requeue { cause, not_before }) => tracing::info!(
             trigger,
             request_id,
             channel,
@@ -62,7 +62,7 @@ pub fn log_outcome(
             "request not started"
         ),
     }
-    if let Outcome::Failed(cause) | Outcome::Requeued { cause, .. } = outcome
+    if let Outcome::Failed(cause) | Outcome::Requeued(Requeue { cause, .. }) = outcome
         && let Failure::Connect(StartError::QuotaExceeded { .. }) = cause
     {
         tracing::warn!(

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::connect::ContactStarter;
 use crate::deferral::{RequestCopy, Route};
 use crate::idempotency::DeliveryIdentity;
-use crate::outcome::{ErrorKind, Failure, Outcome};
+use crate::outcome::{ErrorKind, Failure, Outcome, Requeue};
 use crate::pipeline::Pipeline;
 
 /// The success answer: `{"contactId": "..."}`, or `{"status": "DEFERRED", "notBefore":
@@ -80,7 +80,7 @@ fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
             contact_id: contact_id.to_string(),
         }),
         // Only SQS records are requeued; were one here, it too waits in the queue.
-        Outcome::Deferred { not_before } | Outcome::Requeued { not_before, .. } => {
+        Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
             Ok(Answer::Deferred {
                 status: "DEFERRED",
                 not_before: not_before.to_string(),

@@ -104,7 +104,7 @@ async fn run_group<C: ContactStarter>(
             Outcome::Started(_) => None,
             Outcome::Deferred { .. } => Some(NotSent::EarlierInGroupDeferred),
             // FIFO records are never re-sent (see `requeue`); stopping keeps the order anyway.
-            Outcome::Failed(_) | Outcome::Requeued { .. } => Some(NotSent::EarlierInGroupFailed),
+            Outcome::Failed(_) | Outcome::Requeued(_) => Some(NotSent::EarlierInGroupFailed),
         });
         failed.extend(failed_id(record, &outcome));
     }
@@ -141,7 +141,7 @@ fn route_of(record: &SqsMessage) -> Route<'_> {
 /// requeued record is done: its copy is already back on the queue.
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Started(_) | Outcome::Requeued { .. } => None,
+        Outcome::Started(_) | Outcome::Requeued(_) => None,
         Outcome::Deferred { .. } | Outcome::Failed(_) => record.message_id.clone(),
     }
 }
