@@ -78,33 +78,37 @@ impl Requeuer {
 
     /// `outcome`, or [`Outcome::Requeued`] if it is a throttle of a standard-queue record and
     /// its copy (with the chat's client token) was put back on the record's queue before
-    /// `cutoff`. A re-send that fails or runs out of time leaves the outcome as it was: the
-    /// record is then reported and SQS brings it back.
+    /// the invocation's `cutoff`; `now` dates its return. A re-send that fails or runs out of
+    /// time leaves the outcome as it was: the record is then reported and SQS brings it back.
     pub async fn settle(
         &self,
         origin: Option<Origin<'_>>,
         chat: &OutboundChat,
         outcome: Outcome,
+        now: Timestamp,
         cutoff: Instant,
     ) -> Outcome {
         let Outcome::Failed(cause) = outcome else {
             return outcome;
         };
         match self.resend(origin, chat, &cause, cutoff).await {
-            Some(not_before) => Outcome::Requeued(Requeue { cause, not_before }),
+            Some(seconds) => Outcome::Requeued(Requeue {
+                cause,
+                not_before: now + SignedDuration::from_secs(i64::from(seconds)),
+            }),
             None => Outcome::Failed(cause),
         }
     }
 
-    /// Puts the record's copy back on its queue; the time it becomes visible, or `None` when
-    /// it is not re-sent.
+    /// Puts the record's copy back on its queue; its delay in seconds, or `None` when it is not
+    /// re-sent.
     async fn resend(
         &self,
         origin: Option<Origin<'_>>,
         chat: &OutboundChat,
         cause: &Failure,
         cutoff: Instant,
-    ) -> Option<Timestamp> {
+    ) -> Option<u32> {
         let delay = match slow_down(cause)? {
             SlowDown::Throttled => AFTER_THROTTLE,
             SlowDown::QuotaExceeded => AFTER_QUOTA,
@@ -119,7 +123,7 @@ impl Requeuer {
         let seconds = delay.seconds(RandomState::new().hash_one(chat.client_token()));
         let sent = tokio::time::timeout_at(cutoff, queue.send_delayed(&url, body, seconds));
         match sent.await {
-            Ok(Ok(())) => Some(Timestamp::now() + SignedDuration::from_secs(i64::from(seconds))),
+            Ok(Ok(())) => Some(seconds),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "a throttled record could not be re-sent to its queue: it is reported, to come back");
                 None
@@ -192,6 +196,10 @@ mod tests {
             .unwrap()
     }
 
+    fn now() -> Timestamp {
+        "2026-11-30T11:00:00Z".parse().unwrap()
+    }
+
     fn throttled() -> Failure {
         Failure::Connect(StartError::Throttled {
             message: "Rate exceeded".into(),
@@ -229,13 +237,16 @@ mod tests {
             };
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(cause.clone());
-            let settled = requeuer.settle(Some(origin), &chat, outcome, cutoff).await;
+            let settled = requeuer
+                .settle(Some(origin), &chat, outcome, now(), cutoff)
+                .await;
             let sent = queue.sent.lock().unwrap().clone();
             match expected {
                 Some((least, most)) => {
-                    assert!(
-                        matches!(settled, Outcome::Requeued(Requeue { cause: ref c, .. }) if *c == cause)
-                    );
+                    let Outcome::Requeued(requeue) = settled else {
+                        panic!("{settled:?}")
+                    };
+                    assert_eq!(requeue.cause, cause);
                     let [(url, body, delay)] = &sent[..] else {
                         panic!("{sent:?}")
                     };
@@ -247,6 +258,8 @@ mod tests {
                     assert_eq!(body["clientToken"], token.as_str());
                     assert_eq!(body["to"], "+14255550100");
                     assert!((least..=most).contains(delay), "{delay}");
+                    let waits = SignedDuration::from_secs(i64::from(*delay));
+                    assert_eq!(requeue.not_before, now() + waits);
                 }
                 None => {
                     assert_eq!(settled, Outcome::Failed(cause), "{queue_arn}");
@@ -283,7 +296,7 @@ mod tests {
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(throttled());
             let settled = Requeuer::new(queue)
-                .settle(origin, &chat, outcome.clone(), cutoff)
+                .settle(origin, &chat, outcome.clone(), now(), cutoff)
                 .await;
             assert_eq!(settled, outcome, "{origin:?}");
         }

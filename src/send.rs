@@ -104,7 +104,8 @@ impl<C: ContactStarter> Sender<C> {
                     None => {
                         let (outcome, latency) = self.send(invocation, &chat).await;
                         let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-                        let outcome = self.requeuer.settle(origin, &chat, outcome, cutoff).await;
+                        let (requeuer, now) = (&self.requeuer, self.clock.now());
+                        let outcome = requeuer.settle(origin, &chat, outcome, now, cutoff).await;
                         (outcome, latency)
                     }
                 }
