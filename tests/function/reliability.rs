@@ -1,6 +1,7 @@
 //! Delivery under load and faults: the in-flight bound, pacing, the stops after throttling and
-//! after the chat quota, and a long SQS run against a misbehaving Connect in which no request is
-//! lost or started twice.
+//! after the chat quota, a long SQS run against a misbehaving Connect in which no request is
+//! lost or started twice, and a run against a slow Connect in which throttled records go back to
+//! the queue instead of toward the dead-letter queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
