@@ -15,14 +15,39 @@ use crate::queue::{
 
 /// Where a request goes back to while it waits for its window.
 pub enum Route<'a> {
-    /// An SQS record: hidden in its own queue until the opening.
+    /// An SQS record: hidden in its own queue until the opening. Its body is what a re-send
+    /// after a throttle puts back on the queue (see `requeue.rs`).
     SqsRecord {
         queue_arn: &'a str,
         receipt_handle: Option<&'a str>,
+        body: Option<&'a str>,
     },
     /// An EventBridge event, a direct invocation or an HTTP request: the request itself, to
     /// hand to the request queue (`None`: not kept, because no window is configured).
     Requeue(Option<RequestCopy<'a>>),
+}
+
+impl<'a> Route<'a> {
+    /// The SQS record the request came in, if it did.
+    pub fn origin(&self) -> Option<Origin<'a>> {
+        match self {
+            Self::SqsRecord {
+                queue_arn, body, ..
+            } => Some(Origin {
+                queue_arn,
+                body: *body,
+            }),
+            Self::Requeue(_) => None,
+        }
+    }
+}
+
+/// The SQS record a request came in, as much of it as a re-send after a throttle needs
+/// (see `requeue.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct Origin<'a> {
+    pub queue_arn: &'a str,
+    pub body: Option<&'a str>,
 }
 
 /// The request as it arrived, to put on the request queue.
@@ -86,6 +111,7 @@ impl Deferrer {
             Route::SqsRecord {
                 queue_arn,
                 receipt_handle,
+                ..
             } => {
                 let url = queue_url_of_arn(queue_arn)
                     .ok_or_else(|| not_held("the record's eventSourceARN is not a queue".into()))?;
@@ -121,7 +147,7 @@ fn seconds_between(now: Timestamp, later: Timestamp) -> u32 {
 
 /// The request's JSON with the chat's client token in it, in its form's spelling (`ClientToken`
 /// for the native form, else `clientToken`).
-fn body_with_token(copy: RequestCopy<'_>, chat: &OutboundChat) -> Option<String> {
+pub(crate) fn body_with_token(copy: RequestCopy<'_>, chat: &OutboundChat) -> Option<String> {
     let mut value = match copy {
         RequestCopy::Text(text) => serde_json::from_str(text).ok()?,
         RequestCopy::Value(value) => value,

@@ -82,8 +82,8 @@ impl<C: ContactStarter> Function<C> {
         self
     }
 
-    /// Holds requests outside their send window in SQS through `queue`. Given only when a
-    /// window is configured.
+    /// Holds requests outside their send window in SQS through `queue`, and re-sends SQS
+    /// records Connect throttled to their queue with a delay.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
         self.sender = self.sender.with_queue(queue);
         self

@@ -118,6 +118,9 @@ pub struct ChannelTally {
     pub suppressed: BTreeMap<&'static str, u32>,
     /// Requests held until their send window opens.
     pub deferred: u32,
+    /// Records Connect throttled, re-sent to their queue with a delay (counted in `throttled`
+    /// too).
+    pub requeued: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
     pub throttled: u32,
@@ -138,6 +141,11 @@ impl Tally {
                 *entry.suppressed.entry(reason.as_str()).or_default() += 1;
             }
             Outcome::Deferred { .. } => entry.deferred += 1,
+            // Still a throttle: the `Throttles` metric shows Connect pushing back either way.
+            Outcome::Requeued(_) => {
+                entry.requeued += 1;
+                entry.throttled += 1;
+            }
             Outcome::Failed(failure) => {
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;
@@ -176,6 +184,11 @@ impl Tally {
     /// Requests deferred, over every channel.
     pub fn deferred(&self) -> u32 {
         self.per_channel.values().map(|t| t.deferred).sum()
+    }
+
+    /// Records requeued, over every channel.
+    pub fn requeued(&self) -> u32 {
+        self.per_channel.values().map(|t| t.requeued).sum()
     }
 
     /// Failures by reason code, over every channel.

@@ -36,11 +36,10 @@ async fn run() -> Result<(), Error> {
     let (config, client_settings, sqs_settings) = Config::from_env()
         .and_then(|config| {
             let connect = ClientSettings::from_env()?;
-            // No SQS client without a send window: nothing would be deferred.
-            let sqs = match config.send_window {
-                Some(_) => Some(ClientSettings::for_sqs(|name| std::env::var(name).ok())?),
-                None => None,
-            };
+            // Always: besides deferring for a send window, the SQS client re-sends records
+            // Connect throttled. Building it makes no call; an invocation that needs no SQS
+            // call makes none.
+            let sqs = ClientSettings::for_sqs(|name| std::env::var(name).ok())?;
             Ok((config, connect, sqs))
         })
         .inspect_err(|err| {
@@ -61,11 +60,10 @@ async fn run() -> Result<(), Error> {
     }
     let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
 
-    let mut function = Function::new(connect, &config);
-    if let Some(settings) = &sqs_settings {
-        let queue = SdkRequestQueue::new(load_sqs_client(settings, config.timeouts));
-        function = function.with_queue(Arc::new(queue));
-    }
+    // The SQS client is always there: deferrals and throttled records go back to the queue.
+    // Building it makes no network call.
+    let queue = SdkRequestQueue::new(load_sqs_client(&sqs_settings, config.timeouts));
+    let mut function = Function::new(connect, &config).with_queue(Arc::new(queue));
     // No DynamoDB client at all unless STATE_TABLE_NAME is set.
     if let Some(protection) = &config.protection {
         let settings = client_settings

@@ -22,12 +22,22 @@ use crate::store::StateError;
 /// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
 /// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` |
 /// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
+/// | requeued (SQS standard only) | re-sent with a delay, not reported | — | — | — |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Started(ContactId),
     Deferred { not_before: Timestamp },
     Suppressed(SuppressReason),
     Failed(Failure),
+    Requeued(Requeue),
+}
+
+/// A record not sent because Connect asked to slow down (`cause`: a throttle or a quota); a
+/// copy with the same client token is back on the record's queue, visible at `not_before`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requeue {
+    pub cause: Failure,
+    pub not_before: Timestamp,
 }
 
 /// Why a request was not started.

@@ -17,6 +17,7 @@ use crate::pacing::{NoSlot, Pacer, Pacing};
 use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
 use crate::protect::{self, Protection, ProtectionConfig, Screened};
 use crate::queue::RequestQueue;
+use crate::requeue::Requeuer;
 use crate::store::RecipientState;
 use crate::telemetry;
 
@@ -38,6 +39,7 @@ pub struct Sender<C> {
     clock: Arc<dyn Clock>,
     request_queue_url: Option<String>,
     deferrer: Deferrer,
+    requeuer: Requeuer,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -54,6 +56,7 @@ impl<C: ContactStarter> Sender<C> {
             deferrer: Deferrer::default(),
             protection_config: config.protection.clone(),
             protection: None,
+            requeuer: Requeuer::default(),
         }
     }
 
@@ -63,8 +66,10 @@ impl<C: ContactStarter> Sender<C> {
         self
     }
 
-    /// Holds requests outside their send window in SQS through `queue`.
+    /// Holds requests outside their send window in SQS through `queue`, and re-sends SQS
+    /// records Connect throttled to their queue.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
+        self.requeuer = Requeuer::new(Some(Arc::clone(&queue)));
         self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
         self
     }
@@ -116,10 +121,20 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => match self.hold_back(invocation, &chat, route).await {
-                Some(outcome) => (outcome, None),
-                None => self.send(invocation, &chat, request_id, screened).await,
-            },
+            Ok(chat) => {
+                let origin = route.origin();
+                match self.hold_back(invocation, &chat, route).await {
+                    Some(outcome) => (outcome, None),
+                    None => {
+                        let (outcome, latency) =
+                            self.send(invocation, &chat, request_id, screened).await;
+                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let (requeuer, now) = (&self.requeuer, self.clock.now());
+                        let outcome = requeuer.settle(origin, &chat, outcome, now, cutoff).await;
+                        (outcome, latency)
+                    }
+                }
+            }
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome

@@ -8,7 +8,7 @@ use crate::connect::StartError;
 use crate::domain::Channel;
 use crate::invocation::Invocation;
 use crate::log_output;
-use crate::outcome::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome, Requeue};
 
 /// Logs one request's outcome line: its trigger, the trigger's id for it, its channel, and
 /// what became of it, never the number or the message.
@@ -47,6 +47,17 @@ pub fn log_outcome(
             not_before = %not_before,
             "request held until its send window opens"
         ),
+        Outcome::Requeued(Requeue { cause, not_before }) => tracing::info!(
+            trigger,
+            request_id,
+            channel,
+            outcome = "requeued",
+            code = cause.reason_code(),
+            reason = %cause,
+            not_before = %not_before,
+            latency_ms,
+            "Connect asked to slow down: the record is back on its queue with a delay and the same client token"
+        ),
         Outcome::Failed(failure) => tracing::warn!(
             trigger,
             request_id,
@@ -59,7 +70,9 @@ pub fn log_outcome(
             "request not started"
         ),
     }
-    if let Outcome::Failed(Failure::Connect(StartError::QuotaExceeded { .. })) = outcome {
+    if let Outcome::Failed(cause) | Outcome::Requeued(Requeue { cause, .. }) = outcome
+        && let Failure::Connect(StartError::QuotaExceeded { .. }) = cause
+    {
         tracing::warn!(
             trigger,
             request_id,
@@ -76,6 +89,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
     let tally = invocation.tally();
     let (started, failed) = tally.totals();
     let deferred = tally.deferred();
+    let requeued = tally.requeued();
     let failures: Vec<String> = tally
         .failures_by_code()
         .iter()
@@ -92,6 +106,7 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         started,
         suppressed,
         deferred,
+        requeued,
         failed,
         suppressions = suppressions.join(","),
         failures = failures.join(","),

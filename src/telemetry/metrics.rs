@@ -74,6 +74,7 @@ pub fn metric_documents(
             count("Throttles", tally.throttled),
             count("ExpiredRequests", tally.expired),
             count("Deferred", tally.deferred),
+            count("Requeued", tally.requeued),
         ];
         values.extend(
             tally

@@ -21,7 +21,7 @@ use crate::deferral::{RequestCopy, Route};
 use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
 use crate::idempotency::DeliveryIdentity;
 use crate::intake::MAX_REQUEST_BYTES;
-use crate::outcome::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome, Requeue};
 use crate::pipeline::Pipeline;
 use crate::suppressions;
 
@@ -382,10 +382,13 @@ async fn handle_single<C: ContactStarter>(
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
-        Outcome::Deferred { not_before } => HttpAnswer::json(
-            202,
-            json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
-        ),
+        // Only SQS records are requeued; were one here, it too waits in the queue.
+        Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
+            HttpAnswer::json(
+                202,
+                json!({"status": "DEFERRED", "notBefore": not_before.to_string()}),
+            )
+        }
         // Final and not the caller's fault: a 200 that says what happened, never retried.
         Outcome::Suppressed(reason) => HttpAnswer::json(
             200,
@@ -470,7 +473,7 @@ async fn handle_batch<C: ContactStarter>(
             Outcome::Started(contact_id) => {
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
             }
-            Outcome::Deferred { not_before } => {
+            Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
                 deferred
                     .push(json!({"RequestIdentifier": id, "NotBefore": not_before.to_string()}));
             }

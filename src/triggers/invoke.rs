@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::connect::ContactStarter;
 use crate::deferral::{RequestCopy, Route};
 use crate::idempotency::DeliveryIdentity;
-use crate::outcome::{ErrorKind, Failure, Outcome};
+use crate::outcome::{ErrorKind, Failure, Outcome, Requeue};
 use crate::pipeline::Pipeline;
 
 /// The answer of a request that is done or held: `{"contactId": "..."}`; `{"status":
@@ -87,10 +87,13 @@ fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
         Outcome::Started(contact_id) => Ok(Answer::Contact {
             contact_id: contact_id.to_string(),
         }),
-        Outcome::Deferred { not_before } => Ok(Answer::Deferred {
-            status: "DEFERRED",
-            not_before: not_before.to_string(),
-        }),
+        // Only SQS records are requeued; were one here, it too waits in the queue.
+        Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
+            Ok(Answer::Deferred {
+                status: "DEFERRED",
+                not_before: not_before.to_string(),
+            })
+        }
         Outcome::Suppressed(reason) => Ok(Answer::Suppressed {
             status: "SUPPRESSED",
             reason: reason.as_str(),

@@ -2,7 +2,8 @@
 //! group in order and stop a group at its first failure or deferral. The do-not-contact list is
 //! looked up for the whole batch at once. The answer lists exactly the failed and deferred
 //! message ids, each once (a deferred record is hidden until its send window opens, then SQS
-//! delivers it again; a suppressed record is done, not failed).
+//! delivers it again; a suppressed record is done, not failed). A standard-queue record
+//! throttled by Connect is re-sent to its queue with a delay and reported done (see `requeue`).
 
 use std::collections::BTreeMap;
 
@@ -110,7 +111,8 @@ async fn run_group<C: ContactStarter>(
             // A suppressed record is done: the group goes on after it.
             Outcome::Started(_) | Outcome::Suppressed(_) => None,
             Outcome::Deferred { .. } => Some(NotSent::EarlierInGroupDeferred),
-            Outcome::Failed(_) => Some(NotSent::EarlierInGroupFailed),
+            // FIFO records are never re-sent (see `requeue`); stopping keeps the order anyway.
+            Outcome::Failed(_) | Outcome::Requeued(_) => Some(NotSent::EarlierInGroupFailed),
         });
         failed.extend(failed_id(record, &outcome));
     }
@@ -136,18 +138,21 @@ fn admit<C: ContactStarter>(
     pipeline.admit_json(record.body.as_deref().unwrap_or_default(), Some(delivery))
 }
 
-/// Where the record waits if it is outside its send window: hidden in its own queue.
+/// Where the record waits if it is outside its send window (hidden in its own queue), and
+/// what goes back to that queue if Connect asks to slow down (its body).
 fn route_of(record: &SqsMessage) -> Route<'_> {
     Route::SqsRecord {
         queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
         receipt_handle: record.receipt_handle.as_deref(),
+        body: record.body.as_deref(),
     }
 }
 
-/// The record's id if it is to come back: failed, or deferred to its window's opening.
+/// The record's id if it is to come back: failed, or deferred to its window's opening. A
+/// requeued record is done: its copy is already back on the queue.
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Started(_) | Outcome::Suppressed(_) => None,
+        Outcome::Started(_) | Outcome::Suppressed(_) | Outcome::Requeued(_) => None,
         Outcome::Deferred { .. } | Outcome::Failed(_) => record.message_id.clone(),
     }
 }

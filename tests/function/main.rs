@@ -15,6 +15,7 @@ mod metrics;
 mod privacy;
 mod protection;
 mod reliability;
+mod requeue;
 mod schema;
 mod sqs;
 mod state;

@@ -187,6 +187,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
                 ("Deferred", 0),
+                ("Requeued", 0),
             ],
             2,
         ),
@@ -200,6 +201,7 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("Throttles", 0),
                 ("ExpiredRequests", 0),
                 ("Deferred", 0),
+                ("Requeued", 0),
                 ("Failures.INVALID_CUSTOMER_ENDPOINT", 1),
             ],
             1,
@@ -263,6 +265,7 @@ async fn an_expired_request_counts_as_expired_and_never_reaches_connect() {
         ("Throttles", 0),
         ("ExpiredRequests", 1),
         ("Deferred", 0),
+        ("Requeued", 0),
         ("Failures.EXPIRED", 1),
     ]
     .into();

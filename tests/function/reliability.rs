@@ -1,15 +1,17 @@
 //! Delivery under load and faults: the in-flight bound, pacing, the stops after throttling and
-//! after the chat quota, and a long SQS run against a misbehaving Connect in which no request is
-//! lost or started twice.
+//! after the chat quota, a long SQS run against a misbehaving Connect in which no request is
+//! lost or started twice, and a run against a slow Connect in which throttled records go back to
+//! the queue instead of toward the dead-letter queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use connect_simulator::{Outcome, RateLimit, Simulator, SimulatorConfig};
 use outbound_chat::OutboundChat;
-use outbound_chat::{Config, ContactId, ContactStarter, Function, SdkContactStarter, StartError};
+use outbound_chat::{Config, ContactId, ContactStarter, Function, StartError};
+use outbound_chat::{QueueError, QueueFuture, RequestQueue};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -363,32 +365,60 @@ struct Message {
 
 /// A standard SQS queue with a redrive policy, reduced to what the function sees: batches of up
 /// to 10, a failed record comes back with the same message id, and a record received
-/// [`MAX_RECEIVES`] times without success moves to the dead-letter list.
-#[derive(Default)]
+/// `max_receives` times without success moves to the dead-letter list. Messages the function
+/// re-sends (through [`QueuePort`]) join it as new messages once their delay has passed.
 struct Queue {
     state: Mutex<QueueState>,
     changed: Notify,
 }
 
-#[derive(Default)]
 struct QueueState {
     visible: VecDeque<Message>,
+    /// Re-sent messages and when they become visible.
+    delayed: Vec<(Instant, Message)>,
     in_flight: usize,
     deleted: Vec<String>,
-    dead: Vec<String>,
+    dead: Vec<(String, u32)>,
     receives: u32,
+    max_receives: u32,
+    /// The delay (in seconds) of each message the function re-sent.
+    resent: Vec<u32>,
 }
 
-const MAX_RECEIVES: u32 = 5;
 const BATCH_SIZE: usize = 10;
 
 impl Queue {
+    /// An empty queue whose redrive policy dead-letters after `max_receives`.
+    fn new(max_receives: u32) -> Self {
+        Self {
+            state: Mutex::new(QueueState {
+                visible: VecDeque::new(),
+                delayed: Vec::new(),
+                in_flight: 0,
+                deleted: Vec::new(),
+                dead: Vec::new(),
+                receives: 0,
+                max_receives,
+                resent: Vec::new(),
+            }),
+            changed: Notify::new(),
+        }
+    }
+
     /// The next batch, or `None` once every message is deleted or dead.
     async fn receive(&self) -> Option<Vec<Message>> {
         loop {
             let changed = self.changed.notified();
-            {
+            let next_due = {
                 let mut state = self.state.lock().unwrap();
+                let now = Instant::now();
+                let (due, waiting) = std::mem::take(&mut state.delayed)
+                    .into_iter()
+                    .partition(|(at, _)| *at <= now);
+                state.delayed = waiting;
+                state
+                    .visible
+                    .extend(due.into_iter().map(|(_, message)| message));
                 let take = state.visible.len().min(BATCH_SIZE);
                 if take > 0 {
                     let mut batch: Vec<Message> = state.visible.drain(..take).collect();
@@ -399,12 +429,21 @@ impl Queue {
                     state.receives += u32::try_from(batch.len()).unwrap();
                     return Some(batch);
                 }
-                if state.in_flight == 0 {
+                if state.in_flight == 0 && state.delayed.is_empty() {
                     return None;
                 }
+                state.delayed.iter().map(|(at, _)| *at).min()
+            };
+            // Another consumer's batch may yet come back, or a re-sent message become visible.
+            match next_due {
+                Some(at) => {
+                    tokio::select! {
+                        () = changed => {}
+                        () = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => changed.await,
             }
-            // Another consumer's batch may yet come back.
-            changed.await;
         }
     }
 
@@ -415,8 +454,8 @@ impl Queue {
         for message in batch {
             if !failed.contains(&message.id) {
                 state.deleted.push(message.id);
-            } else if message.receives >= MAX_RECEIVES {
-                state.dead.push(message.id);
+            } else if message.receives >= state.max_receives {
+                state.dead.push((message.id, message.receives));
             } else {
                 state.visible.push_back(message);
             }
@@ -426,8 +465,49 @@ impl Queue {
     }
 }
 
+/// The simulated time of one second of SQS delay: the re-sends' delays keep their proportions
+/// while the test stays short.
+const SIMULATED_SECOND: Duration = Duration::from_millis(20);
+
+/// The function's queue port over the simulated queue: SendMessage appends a new message (a
+/// new id, as SQS gives) that becomes visible after its delay.
+struct QueuePort(Arc<Queue>);
+
+impl RequestQueue for QueuePort {
+    fn hide_message<'a>(&'a self, _: &'a str, _: &'a str, _: u32) -> QueueFuture<'a> {
+        Box::pin(async {
+            Err(QueueError {
+                code: "NotSimulated".into(),
+                message: "no send window is configured in this test".into(),
+            })
+        })
+    }
+
+    fn send_delayed<'a>(&'a self, url: &'a str, body: String, delay: u32) -> QueueFuture<'a> {
+        Box::pin(async move {
+            assert_eq!(url, STANDARD_QUEUE_URL);
+            let mut state = self.0.state.lock().unwrap();
+            let id = format!("resent-{}", state.resent.len());
+            state.resent.push(delay);
+            let at = Instant::now() + SIMULATED_SECOND * delay;
+            let message = Message {
+                id,
+                body,
+                receives: 0,
+            };
+            state.delayed.push((at, message));
+            drop(state);
+            self.0.changed.notify_waiters();
+            Ok(())
+        })
+    }
+}
+
+const STANDARD_QUEUE_URL: &str =
+    "https://sqs.us-east-1.amazonaws.com/123456789012/outbound-chat-requests";
+
 /// One function instance consuming the queue until it is drained.
-async fn consume(function: Function<SdkContactStarter>, queue: &Queue) -> usize {
+async fn consume<C: ContactStarter>(function: Function<C>, queue: &Queue) -> usize {
     let mut invocations = 0;
     while let Some(batch) = queue.receive().await {
         let records: Vec<Value> = batch
@@ -440,6 +520,31 @@ async fn consume(function: Function<SdkContactStarter>, queue: &Queue) -> usize 
         invocations += 1;
     }
     invocations
+}
+
+/// The queue holding `count` requests, request `i` as message `id(i)`, and the valid
+/// requests' numbers.
+fn filled_queue(count: usize, max_receives: u32) -> (Queue, HashMap<String, usize>) {
+    let queue = Queue::new(max_receives);
+    let mut numbers: HashMap<String, usize> = HashMap::new();
+    {
+        let mut state = queue.state.lock().unwrap();
+        for i in 0..count {
+            let (body, number) = request(i);
+            numbers.extend(number.map(|n| (n, i)));
+            state.visible.push_back(Message {
+                id: id(i),
+                body,
+                receives: 0,
+            });
+        }
+    }
+    (queue, numbers)
+}
+
+/// The message id of request `i`.
+fn id(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
 }
 
 const REQUESTS: usize = 2_000;
@@ -476,20 +581,7 @@ fn faulty_connect() -> SimulatorConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_lettered() {
     let simulator = Simulator::start(faulty_connect()).await.unwrap();
-    let queue = Queue::default();
-    let mut numbers: HashMap<String, usize> = HashMap::new();
-    {
-        let mut state = queue.state.lock().unwrap();
-        for i in 0..REQUESTS {
-            let (body, number) = request(i);
-            numbers.extend(number.map(|n| (n, i)));
-            state.visible.push_back(Message {
-                id: format!("00000000-0000-4000-8000-{i:012}"),
-                body,
-                receives: 0,
-            });
-        }
-    }
+    let (queue, numbers) = filled_queue(REQUESTS, 5);
     // Several instances at once, as Lambda scales an SQS consumer: each paced adaptively under a
     // ceiling of 100/s, together above Connect's 350/s at first, so that throttling happens.
     let started = Instant::now();
@@ -539,7 +631,6 @@ fn check(
     journal: &[connect_simulator::JournalEntry],
     summary: &connect_simulator::Summary,
 ) {
-    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
     assert_eq!(state.deleted.len() + state.dead.len(), REQUESTS);
     assert!(state.visible.is_empty() && state.in_flight == 0);
 
@@ -580,4 +671,95 @@ fn check(
     // The faults did happen, each kind, and retries met contacts already started.
     assert!(summary.internal_errors > 0 && summary.dropped > 0 && summary.replayed > 0);
     assert!(summary.throttled > 0, "{summary}");
+}
+
+const THROTTLED_REQUESTS: usize = 1_000;
+
+/// A Connect whose rate is a small part of what the instances press on it: 40 requests a
+/// second, a burst of 5, against four instances of ten calls each.
+fn slow_connect() -> SimulatorConfig {
+    SimulatorConfig {
+        seed: 15,
+        latency: Duration::from_millis(1),
+        rate_limit: Some(RateLimit {
+            per_second: 40.0,
+            burst: 5,
+        }),
+        ..SimulatorConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_records_go_back_to_the_queue_and_never_reach_the_dead_letter_queue() {
+    let simulator = Simulator::start(slow_connect()).await.unwrap();
+    let queue = Arc::new(filled_queue(THROTTLED_REQUESTS, 3).0);
+    let numbers: HashMap<String, usize> = (0..THROTTLED_REQUESTS)
+        .filter_map(|i| request(i).1.map(|number| (number, i)))
+        .collect();
+    let started = Instant::now();
+    let consumers = (0..INSTANCES).map(|_| {
+        let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", None))
+            .with_queue(Arc::new(QueuePort(Arc::clone(&queue))));
+        consume(function, &queue)
+    });
+    let invocations: usize = tokio::time::timeout(
+        Duration::from_secs(90),
+        futures::future::join_all(consumers),
+    )
+    .await
+    .expect("the queue drains in time")
+    .into_iter()
+    .sum();
+    let elapsed = started.elapsed();
+
+    let state = queue.state.lock().unwrap();
+    let summary = simulator.summary();
+    println!(
+        "requeue: {THROTTLED_REQUESTS} requests, {} re-sent, {} receives in {invocations} \
+         invocations, {} dead-lettered, {elapsed:.2?}; simulator: {summary}",
+        state.resent.len(),
+        state.receives,
+        state.dead.len(),
+    );
+    // Every valid request started exactly one contact, and nothing else did.
+    let mut contacts_per_request: HashMap<usize, usize> = HashMap::new();
+    for contact in simulator.contacts() {
+        let number = destination(&contact.request);
+        let i = *numbers
+            .get(&number)
+            .unwrap_or_else(|| panic!("a contact for no valid request: {number}"));
+        *contacts_per_request.entry(i).or_default() += 1;
+    }
+    let twice: Vec<_> = contacts_per_request
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "requests with several contacts: {twice:?}"
+    );
+    assert_eq!(contacts_per_request.len(), numbers.len());
+    // Only the invalid requests were dead-lettered, each after its third receive.
+    let mut dead: Vec<(String, u32)> = state.dead.clone();
+    dead.sort();
+    let invalid: Vec<(String, u32)> = (0..THROTTLED_REQUESTS)
+        .filter(|i| request(*i).1.is_none())
+        .map(|i| (id(i), 3))
+        .collect();
+    assert_eq!(dead, invalid);
+    // Connect did throttle, the throttled records were re-sent after a few seconds, and the
+    // queue settled every message, original or copy.
+    assert!(summary.throttled > 0, "{summary}");
+    assert!(!state.resent.is_empty());
+    assert!(
+        state.resent.iter().all(|s| (2..=6).contains(s)),
+        "{:?}",
+        state.resent
+    );
+    assert_eq!(
+        state.deleted.len() + state.dead.len(),
+        THROTTLED_REQUESTS + state.resent.len()
+    );
+    assert!(state.visible.is_empty() && state.delayed.is_empty() && state.in_flight == 0);
+    assert_eq!(summary.refused(), 0, "{summary}");
 }

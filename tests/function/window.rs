@@ -32,19 +32,19 @@ fn at(rfc3339: &str) -> jiff::Timestamp {
 }
 
 /// A local SQS with a client that reads it.
-struct Sqs {
-    server: MotoServer,
-    client: Client,
+pub(crate) struct Sqs {
+    pub(crate) server: MotoServer,
+    pub(crate) client: Client,
 }
 
 impl Sqs {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let server = MotoServer::start();
         let client = load_sqs_client(&sqs_settings(server.endpoint()), SendTimeouts::default());
         Self { server, client }
     }
 
-    async fn queue(&self, name: &str) -> String {
+    pub(crate) async fn queue(&self, name: &str) -> String {
         let mut create = self.client.create_queue().queue_name(name);
         if name.ends_with(".fifo") {
             create = create
@@ -58,7 +58,7 @@ impl Sqs {
         created.queue_url.expect("queue url")
     }
 
-    async fn send(&self, queue_url: &str, body: &Value, group: Option<&str>) {
+    pub(crate) async fn send(&self, queue_url: &str, body: &Value, group: Option<&str>) {
         self.client
             .send_message()
             .queue_url(queue_url)
@@ -70,7 +70,7 @@ impl Sqs {
     }
 
     /// The messages visible now, or after waiting up to `wait_seconds` for one.
-    async fn receive(&self, queue_url: &str, wait_seconds: i32) -> Vec<Message> {
+    pub(crate) async fn receive(&self, queue_url: &str, wait_seconds: i32) -> Vec<Message> {
         self.client
             .receive_message()
             .queue_url(queue_url)
@@ -86,7 +86,7 @@ impl Sqs {
     }
 
     /// The function's SQS client, pointed at this server.
-    fn queue_port(&self) -> Arc<SdkRequestQueue> {
+    pub(crate) fn queue_port(&self) -> Arc<SdkRequestQueue> {
         let client = load_sqs_client(
             &sqs_settings(self.server.endpoint()),
             SendTimeouts::default(),
@@ -125,12 +125,12 @@ fn windowed(
     (function, clock)
 }
 
-fn sms(to: &str) -> Value {
+pub(crate) fn sms(to: &str) -> Value {
     json!({"to": to, "message": {"content": "Your parcel arrives tomorrow"}})
 }
 
 /// An SQS event of `messages` received from the queue named `queue_name`.
-fn sqs_event(queue_name: &str, messages: &[Message]) -> Value {
+pub(crate) fn sqs_event(queue_name: &str, messages: &[Message]) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {

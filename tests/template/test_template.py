@@ -71,7 +71,8 @@ INSTANCE_ARN = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:i
 ACCOUNT_PHONE_NUMBERS = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::AccountId}:phone-number/*"
 
 # Every action the function's role may hold, and the template resources a statement may scope it
-# to (SendMessage: the async failure destination, and the request queue for deferrals).
+# to (SendMessage: the async failure destination, and the request queue for re-sent throttled
+# records and deferrals).
 NON_CONNECT_GRANTS = {
     "sqs:ReceiveMessage": {"RequestQueue"},
     "sqs:DeleteMessage": {"RequestQueue"},
@@ -602,7 +603,7 @@ def conditional_policies(template: dict[str, Any], condition: str) -> list[dict[
     return [p for p in props(template, ROLE)["Policies"] if "Fn::If" in p and p["Fn::If"][0] == condition]
 
 
-def test_deferral_may_hide_and_send_request_queue_messages_only_when_a_send_window_is_set(template: dict[str, Any]) -> None:
+def test_deferral_may_hide_request_queue_messages_only_when_a_send_window_is_set(template: dict[str, Any]) -> None:
     conditional = conditional_policies(template, "HasSendWindow")
     assert len(conditional) == 1
     condition, policy, otherwise = conditional[0]["Fn::If"]
@@ -610,13 +611,21 @@ def test_deferral_may_hide_and_send_request_queue_messages_only_when_a_send_wind
     assert policy["PolicyDocument"]["Statement"] == [
         {
             "Effect": "Allow",
-            "Action": ["sqs:ChangeMessageVisibility", "sqs:SendMessage"],
+            "Action": "sqs:ChangeMessageVisibility",
             "Resource": {"Fn::GetAtt": ["RequestQueue", "Arn"]},
         }
     ]
     assert template["Conditions"]["HasSendWindow"] == {
         "Fn::Or": [{"Condition": name} for name in ("HasSendWindowVariable", "HasSendWindowSms", "HasSendWindowWhatsApp")]
     }
+
+
+def test_the_function_may_send_to_the_request_queue_whether_or_not_a_window_is_set(template: dict[str, Any]) -> None:
+    # A record Connect throttled goes back to its queue as a new, delayed message.
+    unconditional = {p["PolicyName"]: p for p in props(template, ROLE)["Policies"] if "PolicyName" in p}
+    assert unconditional["SendToRequestQueue"]["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["RequestQueue", "Arn"]}}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,370 @@
+//! Throttled SQS records go back to their queue as new messages with a delay, so that Connect
+//! saying "slow down" never spends a record's dead-letter receives: only a record that is not
+//! sent because of a throttle or a quota is re-sent; FIFO records and every other failure are
+//! reported in `batchItemFailures` as before.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::time::Instant;
+
+use crate::connect::StartError;
+use crate::deferral::{Origin, RequestCopy, body_with_token};
+use crate::domain::OutboundChat;
+use crate::outcome::{Failure, NotSent, Outcome, Requeue};
+use crate::queue::{RequestQueue, queue_url_of_arn};
+
+/// How long a re-sent record waits: a base and a random spread above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delay {
+    pub base_seconds: u32,
+    pub jitter_seconds: u32,
+}
+
+/// After a rate throttle: a few seconds, the time Connect's token bucket needs to refill.
+pub const AFTER_THROTTLE: Delay = Delay {
+    base_seconds: 2,
+    jitter_seconds: 4,
+};
+
+/// After the concurrent-chat quota: the minute the quota takes to free up (the `Retry-After`
+/// HTTP callers get), spread over half a minute more so the backlog does not return at once.
+pub const AFTER_QUOTA: Delay = Delay {
+    base_seconds: 60,
+    jitter_seconds: 30,
+};
+
+impl Delay {
+    /// The delay for a record, `base + spread % (jitter + 1)` seconds.
+    pub fn seconds(self, spread: u64) -> u32 {
+        let jitter = spread % (u64::from(self.jitter_seconds) + 1);
+        self.base_seconds + u32::try_from(jitter).unwrap_or(0)
+    }
+}
+
+/// How Connect asked to slow down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowDown {
+    /// The API rate (`ThrottlingException`), for this request or an earlier one.
+    Throttled,
+    /// The concurrent-chat or service quota, for this request or an earlier one.
+    QuotaExceeded,
+}
+
+/// How Connect asked to slow down, if `failure` is a throttle or a quota (this request's or an
+/// earlier one's); `None` for any other failure.
+pub fn slow_down(failure: &Failure) -> Option<SlowDown> {
+    match failure {
+        Failure::Connect(StartError::Throttled { .. })
+        | Failure::NotSent(NotSent::ThrottledEarlier) => Some(SlowDown::Throttled),
+        Failure::Connect(StartError::QuotaExceeded { .. })
+        | Failure::NotSent(NotSent::QuotaReachedEarlier) => Some(SlowDown::QuotaExceeded),
+        _ => None,
+    }
+}
+
+/// Re-sends throttled standard-queue records through the queue port (absent: nothing is
+/// re-sent, and throttled records are reported as before).
+#[derive(Clone, Default)]
+pub struct Requeuer {
+    queue: Option<Arc<dyn RequestQueue>>,
+}
+
+impl Requeuer {
+    pub fn new(queue: Option<Arc<dyn RequestQueue>>) -> Self {
+        Self { queue }
+    }
+
+    /// `outcome`, or [`Outcome::Requeued`] if it is a throttle of a standard-queue record and
+    /// its copy (with the chat's client token) was put back on the record's queue before
+    /// the invocation's `cutoff`; `now` dates its return. A re-send that fails or runs out of
+    /// time leaves the outcome as it was: the record is then reported and SQS brings it back.
+    pub async fn settle(
+        &self,
+        origin: Option<Origin<'_>>,
+        chat: &OutboundChat,
+        outcome: Outcome,
+        now: Timestamp,
+        cutoff: Instant,
+    ) -> Outcome {
+        let Outcome::Failed(cause) = outcome else {
+            return outcome;
+        };
+        match self.resend(origin, chat, &cause, cutoff).await {
+            Some(seconds) => Outcome::Requeued(Requeue {
+                cause,
+                not_before: now + SignedDuration::from_secs(i64::from(seconds)),
+            }),
+            None => Outcome::Failed(cause),
+        }
+    }
+
+    /// Puts the record's copy back on its queue; its delay in seconds, or `None` when it is not
+    /// re-sent.
+    async fn resend(
+        &self,
+        origin: Option<Origin<'_>>,
+        chat: &OutboundChat,
+        cause: &Failure,
+        cutoff: Instant,
+    ) -> Option<u32> {
+        let delay = match slow_down(cause)? {
+            SlowDown::Throttled => AFTER_THROTTLE,
+            SlowDown::QuotaExceeded => AFTER_QUOTA,
+        };
+        let (queue, origin) = (self.queue.as_ref()?, origin?);
+        // FIFO queues take no per-message delay, and a copy would jump its group's order.
+        if origin.queue_arn.ends_with(".fifo") {
+            return None;
+        }
+        let url = queue_url_of_arn(origin.queue_arn)?;
+        let body = body_with_token(RequestCopy::Text(origin.body?), chat)?;
+        let seconds = delay.seconds(RandomState::new().hash_one(chat.client_token()));
+        let sent = tokio::time::timeout_at(cutoff, queue.send_delayed(&url, body, seconds));
+        match sent.await {
+            Ok(Ok(())) => Some(seconds),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "a throttled record could not be re-sent to its queue: it is reported, to come back");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "re-sending a throttled record did not finish before the invocation deadline: it is reported, to come back"
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::idempotency::DeliveryIdentity;
+    use crate::intake::Intake;
+    use crate::queue::{QueueError, QueueFuture};
+
+    const STANDARD: &str = "arn:aws:sqs:us-east-1:123456789012:requests";
+    const FIFO: &str = "arn:aws:sqs:us-east-1:123456789012:requests.fifo";
+    const BODY: &str = r#"{"to": "+14255550100", "message": {"content": "Your parcel"}}"#;
+
+    /// A queue port that keeps what it is sent, or refuses everything.
+    #[derive(Default)]
+    struct KeepingQueue {
+        refuse: bool,
+        sent: Mutex<Vec<(String, String, u32)>>,
+    }
+
+    impl RequestQueue for KeepingQueue {
+        fn hide_message<'a>(&'a self, _: &'a str, _: &'a str, _: u32) -> QueueFuture<'a> {
+            Box::pin(async { unreachable!("a re-send hides nothing") })
+        }
+
+        fn send_delayed<'a>(&'a self, url: &'a str, body: String, delay: u32) -> QueueFuture<'a> {
+            Box::pin(async move {
+                if self.refuse {
+                    return Err(QueueError {
+                        code: "AccessDenied".into(),
+                        message: "no sqs:SendMessage".into(),
+                    });
+                }
+                self.sent.lock().unwrap().push((url.into(), body, delay));
+                Ok(())
+            })
+        }
+    }
+
+    fn chat() -> OutboundChat {
+        let config = Config::from_lookup(|name| {
+            connect_simulator::sample::FUNCTION_VARIABLES
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .unwrap();
+        let delivery = DeliveryIdentity::Sqs {
+            queue_arn: STANDARD,
+            message_id: "m-1",
+        };
+        Intake::from_config(&config)
+            .admit_json(BODY, Some(delivery))
+            .unwrap()
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-30T11:00:00Z".parse().unwrap()
+    }
+
+    fn throttled() -> Failure {
+        Failure::Connect(StartError::Throttled {
+            message: "Rate exceeded".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_throttled_standard_record_goes_back_to_its_queue_with_its_token_and_a_delay() {
+        // (queue arn, cause, re-sent with a delay between)
+        let cases = [
+            (STANDARD, throttled(), Some((2, 6))),
+            (
+                STANDARD,
+                Failure::NotSent(NotSent::ThrottledEarlier),
+                Some((2, 6)),
+            ),
+            (
+                STANDARD,
+                Failure::NotSent(NotSent::QuotaReachedEarlier),
+                Some((60, 90)),
+            ),
+            (FIFO, throttled(), None),
+            ("not-an-arn", throttled(), None),
+            (STANDARD, Failure::NotSent(NotSent::DeadlineNear), None),
+            (STANDARD, Failure::Expired, None),
+        ];
+        let chat = chat();
+        let token = chat.client_token().unwrap().as_str().to_owned();
+        for (queue_arn, cause, expected) in cases {
+            let queue = Arc::new(KeepingQueue::default());
+            let requeuer = Requeuer::new(Some(queue.clone() as Arc<dyn RequestQueue>));
+            let origin = Origin {
+                queue_arn,
+                body: Some(BODY),
+            };
+            let cutoff = Instant::now() + Duration::from_secs(5);
+            let outcome = Outcome::Failed(cause.clone());
+            let settled = requeuer
+                .settle(Some(origin), &chat, outcome, now(), cutoff)
+                .await;
+            let sent = queue.sent.lock().unwrap().clone();
+            match expected {
+                Some((least, most)) => {
+                    let Outcome::Requeued(requeue) = settled else {
+                        panic!("{settled:?}")
+                    };
+                    assert_eq!(requeue.cause, cause);
+                    let [(url, body, delay)] = &sent[..] else {
+                        panic!("{sent:?}")
+                    };
+                    assert_eq!(
+                        url,
+                        "https://sqs.us-east-1.amazonaws.com/123456789012/requests"
+                    );
+                    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+                    assert_eq!(body["clientToken"], token.as_str());
+                    assert_eq!(body["to"], "+14255550100");
+                    assert!((least..=most).contains(delay), "{delay}");
+                    let waits = SignedDuration::from_secs(i64::from(*delay));
+                    assert_eq!(requeue.not_before, now() + waits);
+                }
+                None => {
+                    assert_eq!(settled, Outcome::Failed(cause), "{queue_arn}");
+                    assert!(sent.is_empty(), "{sent:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_re_send_that_fails_or_has_no_queue_or_body_leaves_the_record_reported() {
+        let chat = chat();
+        let refusing: Arc<dyn RequestQueue> = Arc::new(KeepingQueue {
+            refuse: true,
+            ..KeepingQueue::default()
+        });
+        let keeping: Arc<dyn RequestQueue> = Arc::new(KeepingQueue::default());
+        let with_body = Origin {
+            queue_arn: STANDARD,
+            body: Some(BODY),
+        };
+        let without_body = Origin {
+            body: None,
+            ..with_body
+        };
+        // (queue port, origin)
+        let cases = [
+            (Some(refusing), Some(with_body)),
+            (None, Some(with_body)),
+            (Some(keeping.clone()), None),
+            (Some(keeping), Some(without_body)),
+        ];
+        for (queue, origin) in cases {
+            let cutoff = Instant::now() + Duration::from_secs(5);
+            let outcome = Outcome::Failed(throttled());
+            let settled = Requeuer::new(queue)
+                .settle(origin, &chat, outcome.clone(), now(), cutoff)
+                .await;
+            assert_eq!(settled, outcome, "{origin:?}");
+        }
+    }
+
+    #[test]
+    fn a_delay_stays_between_its_base_and_its_base_plus_jitter() {
+        // (delay, spread, seconds)
+        let cases = [
+            (AFTER_THROTTLE, 0, 2),
+            (AFTER_THROTTLE, 4, 6),
+            (AFTER_THROTTLE, 5, 2),
+            (AFTER_THROTTLE, u64::MAX, 2 + (u64::MAX % 5) as u32),
+            (AFTER_QUOTA, 0, 60),
+            (AFTER_QUOTA, 30, 90),
+            (AFTER_QUOTA, 31, 60),
+            (
+                Delay {
+                    base_seconds: 3,
+                    jitter_seconds: 0,
+                },
+                17,
+                3,
+            ),
+        ];
+        for (delay, spread, seconds) in cases {
+            assert_eq!(delay.seconds(spread), seconds, "{delay:?} {spread}");
+        }
+    }
+
+    #[test]
+    fn only_a_throttle_or_a_quota_asks_to_slow_down() {
+        let throttled = StartError::Throttled {
+            message: "Rate exceeded".into(),
+        };
+        let quota = StartError::QuotaExceeded {
+            message: "LimitExceededException".into(),
+        };
+        let cases = [
+            ((Failure::Connect(throttled)), Some(SlowDown::Throttled)),
+            (
+                (Failure::NotSent(NotSent::ThrottledEarlier)),
+                Some(SlowDown::Throttled),
+            ),
+            ((Failure::Connect(quota)), Some(SlowDown::QuotaExceeded)),
+            (
+                (Failure::NotSent(NotSent::QuotaReachedEarlier)),
+                Some(SlowDown::QuotaExceeded),
+            ),
+            ((Failure::NotSent(NotSent::DeadlineNear)), None),
+            ((Failure::NotSent(NotSent::EarlierInGroupFailed)), None),
+            (
+                (Failure::Connect(StartError::Transient {
+                    message: "InternalServiceException".into(),
+                })),
+                None,
+            ),
+            (
+                (Failure::Connect(StartError::Rejected {
+                    code: "InvalidRequestException".into(),
+                    message: "bad".into(),
+                })),
+                None,
+            ),
+            ((Failure::Expired), None),
+        ];
+        for (failure, expected) in cases {
+            assert_eq!(slow_down(&failure), expected, "{failure:?}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Throttled SQS records on the wire: a standard-queue record Connect throttled goes back to
+//! moto's SQS as a new message, delayed, carrying the client token its first attempt used; a
+//! FIFO record is reported instead, and its queue gets nothing; the log line and metrics; and
+//! the binary, which has its SQS client with no send window configured.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use outbound_chat::{ContactStarter, Function};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::window::{Sqs, sms, sqs_event};
+
+/// A function whose Connect throttles `throttled_number`, re-sending through `sqs`.
+fn throttling(sqs: &Sqs, throttled_number: &str) -> TestFunction {
+    let function = function().map(|f| f.with_queue(sqs.queue_port()));
+    function
+        .connect()
+        .script(throttled_number, Script::Always(throttled()));
+    function
+}
+
+async fn delayed_count(sqs: &Sqs, url: &str) -> String {
+    let name = QueueAttributeName::ApproximateNumberOfMessagesDelayed;
+    let attributes = sqs
+        .client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(name.clone())
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    attributes.get(&name).cloned().unwrap_or_default()
+}
+
+async fn run<C: ContactStarter>(function: &Function<C>, event: Value) -> Value {
+    invoke(function, event)
+        .await
+        .expect("an SQS batch is answered")
+}
+
+#[tokio::test]
+async fn a_throttled_record_is_re_sent_delayed_with_its_token_and_reported_done() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    sqs.send(&url, &sms("+14255550199"), None).await;
+    let received = sqs.receive(&url, 0).await;
+    assert_eq!(received.len(), 2);
+    let function = throttling(&sqs, "+14255550100");
+
+    let answer = run(&function, sqs_event("requests", &received)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let first_token = function
+        .connect()
+        .calls()
+        .iter()
+        .find(|c| c.destination().e164() == "+14255550100")
+        .and_then(|c| c.client_token().map(|t| t.as_str().to_owned()))
+        .expect("the throttled call's token");
+    // Connect throttled the first record; the invocation halted, so the second was not tried
+    // (one call) or was sent before the halt (two). Either way each throttled record is back.
+    let calls = function.connect().calls().len();
+    let throttled_records = 1 + usize::from(calls == 1);
+    assert_eq!(
+        delayed_count(&sqs, &url).await,
+        throttled_records.to_string()
+    );
+    assert!(
+        sqs.receive(&url, 0).await.is_empty(),
+        "delayed, not visible"
+    );
+
+    let copies = sqs.receive(&url, 10).await;
+    let original_ids: Vec<_> = received.iter().map(|m| m.message_id.clone()).collect();
+    let copy = copies
+        .iter()
+        .find(|m| {
+            m.body
+                .as_deref()
+                .unwrap_or_default()
+                .contains("+14255550100")
+        })
+        .expect("the throttled record's copy");
+    assert!(!original_ids.contains(&copy.message_id), "a new message");
+    let body: Value = serde_json::from_str(copy.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["clientToken"], first_token.as_str());
+    assert_eq!(body["to"], "+14255550100");
+
+    // Received again, the copy starts its contact with the first attempt's token.
+    let again = crate::helpers::function().map(|f| f.with_queue(sqs.queue_port()));
+    let answer = run(&again, sqs_event("requests", &copies)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let tokens: Vec<String> = again
+        .connect()
+        .calls()
+        .iter()
+        .filter(|c| c.destination().e164() == "+14255550100")
+        .map(|c| c.client_token().unwrap().as_str().to_owned())
+        .collect();
+    assert_eq!(tokens, [first_token]);
+}
+
+#[tokio::test]
+async fn a_throttled_fifo_record_is_reported_and_nothing_is_re_sent() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests.fifo").await;
+    sqs.send(&url, &sms("+14255550100"), Some("customer-a"))
+        .await;
+    sqs.send(&url, &sms("+14255550101"), Some("customer-a"))
+        .await;
+    let received = sqs.receive(&url, 0).await;
+    let function = throttling(&sqs, "+14255550100");
+
+    let answer = run(&function, sqs_event("requests.fifo", &received)).await;
+    let ids: Vec<String> = received
+        .iter()
+        .filter_map(|m| m.message_id.clone())
+        .collect();
+    assert_eq!(failed_ids(&answer), ids);
+    assert_eq!(delayed_count(&sqs, &url).await, "0");
+    // Nothing new becomes visible: the originals are in flight, and no copy was made.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(sqs.receive(&url, 0).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_requeue_is_logged_as_requeued_without_the_number_and_counted_as_requeued_and_throttled()
+{
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    let received = sqs.receive(&url, 0).await;
+    let function = throttling(&sqs, "+14255550100");
+    let ((logs, _), documents) =
+        outbound_chat::runtime::capture_metrics(crate::privacy::with_trace_logs(true, async {
+            run(&function, sqs_event("requests", &received)).await;
+            String::new()
+        }))
+        .await;
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["outcome"].is_string())
+        .collect();
+    let outcomes: Vec<&Value> = lines.iter().map(|l| &l["fields"]["outcome"]).collect();
+    assert_eq!(outcomes, [&json!("requeued")], "{logs}");
+    assert_eq!(lines[0]["fields"]["code"], "REQUEST_THROTTLED");
+    assert!(lines[0]["fields"]["not_before"].is_string(), "{logs}");
+    assert!(!logs.contains("4255550100"), "{logs}");
+    let counts: Vec<(&Value, &Value, &Value)> = documents
+        .iter()
+        .map(|d| (&d["Requeued"], &d["Throttles"], &d["RequestsFailed"]))
+        .collect();
+    assert_eq!(counts, [(&json!(1), &json!(1), &json!(0))]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_re_sends_a_throttled_record_with_no_send_window_configured() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    let received = sqs.receive(&url, 0).await;
+    let simulator = connect_simulator::Simulator::start(connect_simulator::SimulatorConfig {
+        rate_limit: Some(connect_simulator::RateLimit {
+            per_second: 0.0,
+            burst: 0,
+        }),
+        ..connect_simulator::SimulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let api = lambda_testkit::RuntimeApi::start().await;
+    api.queue([sqs_event("requests", &received)]);
+    let mut environment = crate::binary::lambda_environment(
+        &api.address(),
+        &simulator.endpoint_url(),
+        "JSON",
+        "INFO",
+    );
+    environment.insert(
+        "AWS_ENDPOINT_URL_SQS".into(),
+        sqs.server.endpoint().to_owned(),
+    );
+    let run = crate::binary::run_binary(environment, api.wait_for_answers(1)).await;
+    let answer: Value = serde_json::from_str(&api.answers()[0].body).unwrap();
+    assert_eq!(answer, json!({"batchItemFailures": []}), "{}", run.stdout);
+    assert_eq!(delayed_count(&sqs, &url).await, "1", "{}", run.stdout);
+    assert!(simulator.contacts().is_empty());
+}
