@@ -74,16 +74,26 @@ async fn a_throttled_record_is_re_sent_delayed_with_its_token_and_reported_done(
         "delayed, not visible"
     );
 
-    let copies = sqs.receive(&url, 10).await;
+    // Each copy has its own jittered delay (2 to 6 s): receive until the throttled record's copy
+    // is there (a receive returns as soon as any message is; each waits less than the client's
+    // 4 s attempt timeout).
+    let is_copy = |m: &aws_sdk_sqs::types::Message| {
+        m.body
+            .as_deref()
+            .unwrap_or_default()
+            .contains("+14255550100")
+    };
+    let mut copies = Vec::new();
+    for _ in 0..6 {
+        if copies.iter().any(is_copy) {
+            break;
+        }
+        copies.extend(sqs.receive(&url, 3).await);
+    }
     let original_ids: Vec<_> = received.iter().map(|m| m.message_id.clone()).collect();
     let copy = copies
         .iter()
-        .find(|m| {
-            m.body
-                .as_deref()
-                .unwrap_or_default()
-                .contains("+14255550100")
-        })
+        .find(|m| is_copy(m))
         .expect("the throttled record's copy");
     assert!(!original_ids.contains(&copy.message_id), "a new message");
     let body: Value = serde_json::from_str(copy.body.as_deref().unwrap()).unwrap();

@@ -40,7 +40,13 @@ pub(crate) struct Sqs {
 impl Sqs {
     pub(crate) fn start() -> Self {
         let server = MotoServer::start();
-        let client = load_sqs_client(&sqs_settings(server.endpoint()), SendTimeouts::default());
+        // Longer than the function's: a test's receive long-polls for up to several seconds.
+        let timeouts = SendTimeouts {
+            attempt: Duration::from_secs(20),
+            operation: Duration::from_secs(30),
+            ..SendTimeouts::default()
+        };
+        let client = load_sqs_client(&sqs_settings(server.endpoint()), timeouts);
         Self { server, client }
     }
 
