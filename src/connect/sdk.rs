@@ -13,6 +13,8 @@ use aws_sdk_connect::types::{
     TemplateAttributes, TemplatedMessageConfig,
 };
 use aws_smithy_http_client::tls;
+use aws_types::SdkConfig;
+use aws_types::sdk_config::SharedCredentialsProvider;
 
 use super::client_settings::ClientSettings;
 use super::{ContactId, ContactStarter, StartError};
@@ -26,22 +28,29 @@ use crate::domain::{
 /// Connect; retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
 /// `AWS_MAX_ATTEMPTS` say otherwise); the [`https_client`]; the [`timeout_config`].
 pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
-    let mut config = aws_sdk_connect::Config::builder()
+    Client::new(&shared_config(settings, timeout_config(timeouts)))
+}
+
+/// What every SDK client of the function (Connect, SQS, DynamoDB) is built from: region,
+/// credentials, endpoint, FIPS and dual-stack, retries and app id from `settings` (read for
+/// that service), the [`https_client`], and `timeouts`.
+pub fn shared_config(settings: &ClientSettings, timeouts: TimeoutConfig) -> SdkConfig {
+    let mut config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
-        .credentials_provider(settings.credentials.clone())
+        .credentials_provider(SharedCredentialsProvider::new(settings.credentials.clone()))
         .use_fips(settings.use_fips)
         .use_dual_stack(settings.use_dual_stack)
         .retry_config(settings.retry.clone())
         .http_client(https_client())
-        .timeout_config(timeout_config(timeouts));
+        .timeout_config(timeouts);
     if let Some(url) = &settings.endpoint_url {
         config = config.endpoint_url(url);
     }
     if let Some(app_name) = &settings.app_name {
         config = config.app_name(app_name.clone());
     }
-    Client::from_conf(config.build())
+    config.build()
 }
 
 /// The HTTPS client: rustls on ring (trusting the system's roots, as the SDK's default client

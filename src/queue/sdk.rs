@@ -3,33 +3,17 @@
 //! no aws-config.
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
 use super::{QueueError, QueueFuture, RequestQueue};
 use crate::config::SendTimeouts;
 use crate::connect::client_settings::ClientSettings;
-use crate::connect::sdk::{https_client, timeout_config};
+use crate::connect::sdk::{shared_config, timeout_config};
 use crate::domain::redact_phone_numbers;
 
 /// Builds the SQS client from `settings` (read for SQS: see [`ClientSettings::for_sqs`]).
 pub fn load_sqs_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
-    let mut config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(settings.region.clone()))
-        .credentials_provider(settings.credentials.clone())
-        .use_fips(settings.use_fips)
-        .use_dual_stack(settings.use_dual_stack)
-        .retry_config(settings.retry.clone())
-        .http_client(https_client())
-        .timeout_config(timeout_config(timeouts));
-    if let Some(url) = &settings.endpoint_url {
-        config = config.endpoint_url(url);
-    }
-    if let Some(app_name) = &settings.app_name {
-        config = config.app_name(app_name.clone());
-    }
-    Client::from_conf(config.build())
+    Client::new(&shared_config(settings, timeout_config(timeouts)))
 }
 
 /// Holds requests back with the AWS SDK.

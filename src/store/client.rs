@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 
 use crate::connect::client_settings::ClientSettings;
-use crate::connect::sdk::https_client;
+use crate::connect::sdk::shared_config;
 
 /// Time bounds of a DynamoDB call. DynamoDB answers a single-item write in single-digit
 /// milliseconds: an attempt that takes a second is a lost connection or an overloaded
@@ -42,22 +41,7 @@ pub fn load_state_client(settings: &ClientSettings, timeouts: StateTimeouts) -> 
         .operation_attempt_timeout(timeouts.attempt)
         .operation_timeout(timeouts.operation)
         .build();
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(settings.region.clone()))
-        .credentials_provider(settings.credentials.clone())
-        .use_fips(settings.use_fips)
-        .use_dual_stack(settings.use_dual_stack)
-        .retry_config(settings.retry.clone())
-        .http_client(https_client())
-        .timeout_config(timeout_config);
-    if let Some(url) = &settings.endpoint_url {
-        config = config.endpoint_url(url);
-    }
-    if let Some(app_name) = &settings.app_name {
-        config = config.app_name(app_name.clone());
-    }
-    Client::from_conf(config.build())
+    Client::new(&shared_config(settings, timeout_config))
 }
 
 #[cfg(test)]
