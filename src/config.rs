@@ -8,10 +8,33 @@ use crate::domain::Defaults;
 use crate::domain::{
     Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
 };
-use crate::pacing::Pacing;
 use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
 use crate::policy::{SendWindow, WindowPolicy};
-pub use crate::protect::ProtectionConfig;
+
+/// How a paced instance chooses its rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pacing {
+    /// No client-side rate: calls go as fast as the in-flight bound lets them.
+    Off,
+    /// Adapts between a floor and `ceiling` (the account's quota): cuts on every throttle,
+    /// probes back upward slowly. The default.
+    Adaptive { ceiling: f64 },
+    /// Exactly `rate`, whatever Connect answers: the old per-instance rule.
+    Fixed { rate: f64 },
+}
+
+/// What the configuration says about recipient protection (contract §6).
+#[derive(Clone, Debug)]
+pub struct ProtectionConfig {
+    /// `STATE_TABLE_NAME`.
+    pub(crate) table: String,
+    /// `RECIPIENT_HASH_KEY`.
+    pub(crate) key: RecipientKey,
+    /// `FREQUENCY_CAPS`, `FREQUENCY_CAP_SCOPE`, `FREQUENCY_CAP_CATEGORIES`; `None` = no caps.
+    pub(crate) caps: Option<CapPolicy>,
+    /// `DEFAULT_CATEGORY`: the category of a request that names none.
+    pub(crate) default_category: Category,
+}
 
 /// A variable that is set to a value the function cannot use.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -25,27 +48,25 @@ pub struct ConfigError {
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Used where a request leaves instance, flow, source or duration out.
-    pub defaults: Defaults,
+    pub(crate) defaults: Defaults,
     /// Most Connect calls in flight at once within one invocation.
-    pub max_in_flight: NonZeroUsize,
+    pub(crate) max_in_flight: NonZeroUsize,
     /// Client-side pacing of Connect calls: `CONNECT_MAX_REQUESTS_PER_SECOND` (the account's
     /// quota, every instance's ceiling) and `CONNECT_PACING` (`adaptive` or `fixed`).
-    pub pacing: Pacing,
+    pub(crate) pacing: Pacing,
     /// CloudWatch namespace of the function's metrics.
-    pub metrics_namespace: String,
+    pub(crate) metrics_namespace: String,
     /// How Connect calls are bounded in time; see [`SendTimeouts`].
-    pub timeouts: SendTimeouts,
-    /// The category of a request that names none (`DEFAULT_CATEGORY`).
-    pub default_category: Category,
+    pub(crate) timeouts: SendTimeouts,
     /// The send windows (`SEND_WINDOW*`); `None`: no window, requests are sent when they come.
-    pub send_window: Option<WindowPolicy>,
+    pub(crate) send_window: Option<WindowPolicy>,
     /// The queue deferred requests of non-SQS triggers are handed to (`REQUEST_QUEUE_URL`).
-    pub request_queue_url: Option<String>,
+    pub(crate) request_queue_url: Option<String>,
     /// How long the instance sends nothing after Connect reports a quota reached:
     /// [`QUOTA_PAUSE`]; not read from the environment.
-    pub quota_pause: Duration,
+    pub(crate) quota_pause: Duration,
     /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
-    pub protection: Option<ProtectionConfig>,
+    pub(crate) protection: Option<ProtectionConfig>,
 }
 
 /// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
@@ -100,6 +121,34 @@ impl SendTimeouts {
 }
 
 impl Config {
+    /// How Connect calls (and the SDK clients built for them) are bounded in time.
+    pub fn timeouts(&self) -> SendTimeouts {
+        self.timeouts
+    }
+
+    /// The same configuration with other time bounds for Connect calls (tests of deadlines).
+    pub fn with_timeouts(self, timeouts: SendTimeouts) -> Self {
+        Self { timeouts, ..self }
+    }
+
+    /// The same configuration with another pause after a reached quota (tests of the pause).
+    pub fn with_quota_pause(self, quota_pause: Duration) -> Self {
+        Self {
+            quota_pause,
+            ..self
+        }
+    }
+
+    /// Whether a send window is configured (`SEND_WINDOW*`).
+    pub fn has_send_window(&self) -> bool {
+        self.send_window.is_some()
+    }
+
+    /// The DynamoDB table of recipient protection (`STATE_TABLE_NAME`), when set.
+    pub fn state_table(&self) -> Option<&str> {
+        self.protection.as_ref().map(|p| p.table.as_str())
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -203,7 +252,6 @@ impl Config {
             pacing,
             metrics_namespace,
             timeouts: SendTimeouts::default(),
-            default_category,
             send_window: send_window(&get, default_category)?,
             request_queue_url,
             quota_pause: QUOTA_PAUSE,
@@ -349,7 +397,6 @@ mod tests {
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
         assert!(c.send_window.is_none());
-        assert_eq!(c.default_category, Category::Transactional);
     }
 
     #[test]

@@ -1,88 +1,78 @@
 //! Outbound SMS and WhatsApp through Amazon Connect, as one AWS Lambda function.
 //!
-//! A request travels one way through the crate:
+//! A request travels one way through the crate, and the folders of `src/` are its stages:
 //!
 //! ```text
-//! trigger event ──► dispatch ──► triggers::{sqs, invoke, http}   (envelope in, answer out)
-//!                                   │ the request's text or JSON, and its delivery identity
-//!                                   ▼
-//!                               intake: size ─► wire (either form) ─► domain rules ─► token
-//!                                   │ domain::OutboundChat (validated, every violation collected)
-//!                                   ▼
-//!                               send: expiry, then policy (send window: now, or defer ─► queue),
-//!                                   │  the invocation's budget, then
-//!                                   │  protect: policy (hash, caps) ──► store::RecipientState
-//!                                   │           (do-not-contact list, cap counters: DynamoDB),
-//!                                   │  pacing
-//!                                   ▼
-//!                               connect::ContactStarter ──► StartOutboundChatContact
-//!                                   │
-//!                                   ▼
-//!                               outcome ──► telemetry (log line, tally) and the trigger's answer
+//! function ──► triggers/ (recognise, then sqs | invoke | http/: envelope in, answer out)
+//!                 │ the request's text or JSON, and its delivery identity
+//!                 ▼
+//!              intake/ (size ─► wire form ─► domain/ rules ─► token)
+//!                 │ domain::OutboundChat (validated, every violation collected)
+//!                 ▼
+//!              send/ (pipeline: expiry, policy/'s send window (defer ─► queue/), the budget,
+//!                 │   protection (policy/'s hash and caps ─► store/), pacing, re-sending)
+//!                 ▼
+//!              connect/ ──► StartOutboundChatContact
+//!                 │
+//!                 ▼
+//!              outcome ──► telemetry/ (log line, tally, metrics) and the trigger's answer
 //! ```
 //!
-//! `domain` depends on nothing else in the crate; `wire` maps the two request forms into the
-//! domain's input; `invocation` owns an invocation's budget and tally, which `telemetry` only
-//! reads. `main.rs` only wires: logging, shutdown handling, configuration, the SDK clients
-//! (Connect; SQS with a send window; DynamoDB with recipient protection), the runtime.
+//! Imports run down that picture only: `domain/` imports nothing else of the crate, `policy/`
+//! only `domain/`, configuration no stage, no port's adapter (`connect/`, `queue/`, `store/`)
+//! another (what they share is in `aws/`), and no folder imports one that imports it back
+//! (`tests/function/layout.rs` checks it). `main.rs` only wires: logging, shutdown handling,
+//! configuration, the SDK clients, the runtime.
 
+mod aws;
 mod config;
 mod connect;
-mod deferral;
-mod dispatch;
 mod domain;
-mod handler;
-mod idempotency;
+mod function;
 mod intake;
 mod invocation;
-mod log_output;
 mod outcome;
-mod pacing;
-mod pipeline;
 mod policy;
-mod protect;
 mod queue;
-mod requeue;
 mod send;
-mod shutdown;
 mod store;
-mod suppressions;
 mod telemetry;
 mod triggers;
-mod wire;
 
-pub use config::{Config, ConfigError, QUOTA_PAUSE, SendTimeouts};
-pub use connect::client_settings::ClientSettings;
-pub use connect::sdk::{SdkContactStarter, https_client, load_client, timeout_config};
+pub use config::{Config, ConfigError, SendTimeouts};
 pub use connect::{ContactId, ContactStarter, StartError};
-pub use domain::{
-    Category, Channel, ClientToken, OutboundChat, RecipientTimeZone, ValidationError, Violation,
-};
-pub use handler::{Function, FunctionError};
-pub use intake::Intake;
-pub use pacing::Pacing;
-pub use policy::RecipientKey;
-pub use policy::{Clock, ManualClock, SendWindow, ShiftedClock, SystemClock};
-pub use queue::sdk::{SdkRequestQueue, load_sqs_client};
+pub use domain::OutboundChat;
+pub use function::{Function, FunctionError};
+pub use policy::{Clock, ShiftedClock};
 pub use queue::{QueueError, QueueFuture, RequestQueue};
-pub use send::THROTTLED_ATTEMPTS;
-pub use store::client::{StateTimeouts, load_state_client};
-pub use store::dynamodb::DynamoRecipientState;
-pub use store::{RecipientState, StateError};
 
-/// The parts of a validated [`OutboundChat`], as a Connect port reads them.
-pub mod chat {
-    pub use crate::domain::{
-        ChatDuration, ContactAttributes, ContactFlowId, DestinationNumber, DisplayName,
-        InitialMessage, InstanceId, MAX_ATTRIBUTES_BYTES, MAX_CONTENT_BYTES, MessageContentType,
-        PhoneNumberArn, Reason, RelatedContactId, RequestIdentifier, SUBTYPE_KEY,
-        SegmentAttributes, SegmentValue, SupportedContentType, SystemMessage, TemplatedMessage,
-    };
+/// The AWS SDK adapters of the ports and how their clients are built: the binary and the local
+/// run wire the function with these.
+pub mod adapters {
+    pub use crate::aws::client::{https_client, timeout_config};
+    pub use crate::aws::settings::ClientSettings;
+    pub use crate::connect::sdk::{SdkContactStarter, load_client};
+    pub use crate::queue::sdk::{SdkRequestQueue, load_sqs_client};
+    pub use crate::store::client::{StateTimeouts, load_state_client};
+    pub use crate::store::dynamodb::DynamoRecipientState;
 }
 
-/// The function's logging, metrics and shutdown, for the binary and for local runs.
+/// The function's logging and shutdown, for the binary and for local runs.
 pub mod runtime {
-    pub use crate::log_output::{CoalescedStdout, STDOUT, flush_on_panic};
-    pub use crate::shutdown::{EXTENSION_NAME, REGISTRATION_WAIT, listen, register_with_lambda};
-    pub use crate::telemetry::{LogSettings, SHUTDOWN_MESSAGE, capture_metrics, log_subscriber};
+    pub use crate::telemetry::output::{CoalescedStdout, STDOUT, flush_on_panic};
+    pub use crate::telemetry::shutdown::{
+        EXTENSION_NAME, REGISTRATION_WAIT, listen, register_with_lambda,
+    };
+    pub use crate::telemetry::{LogSettings, SHUTDOWN_MESSAGE, log_subscriber};
+}
+
+/// What tests reach of the inside: the intake on its own, a clock they set, the recipient hash,
+/// a few domain values to build and compare with, and the metric documents an invocation
+/// writes. Nothing the function needs in production.
+pub mod testing {
+    pub use crate::domain::{Category, Channel, ClientToken, DestinationNumber, ValidationError};
+    pub use crate::intake::Intake;
+    pub use crate::policy::{ManualClock, RecipientKey};
+    pub use crate::send::THROTTLED_ATTEMPTS;
+    pub use crate::telemetry::capture_metrics;
 }

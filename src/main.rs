@@ -1,6 +1,6 @@
-//! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the
-//! Connect client (the SQS client when a send window is configured, the DynamoDB client when
-//! recipient protection is), and runs the function. Wiring only.
+//! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the SDK
+//! clients (Connect and SQS always, DynamoDB when `STATE_TABLE_NAME` is set), each from the
+//! settings Lambda's environment gives, and runs the function. Wiring only.
 
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
 #![recursion_limit = "256"]
@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use outbound_chat::ClientSettings;
-use outbound_chat::load_client;
+use outbound_chat::adapters::load_state_client;
+use outbound_chat::adapters::{ClientSettings, SdkContactStarter, SdkRequestQueue, load_client};
+use outbound_chat::adapters::{DynamoRecipientState, StateTimeouts, load_sqs_client};
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, load_sqs_client};
-use outbound_chat::{DynamoRecipientState, StateTimeouts, load_state_client};
+use outbound_chat::{Config, ConfigError, Function};
 use serde_json::Value;
 
 fn main() -> Result<(), Error> {
@@ -29,19 +29,35 @@ fn main() -> Result<(), Error> {
     ended
 }
 
+/// Every client's settings, read from the environment once: Connect's, SQS's and (with a
+/// table) DynamoDB's, each with its own `AWS_ENDPOINT_URL_*` override.
+struct Settings {
+    connect: ClientSettings,
+    sqs: ClientSettings,
+    dynamodb: Option<ClientSettings>,
+}
+
+fn read_settings(config: &Config) -> Result<Settings, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let connect = ClientSettings::from_env()?;
+    let sqs = connect.for_service("AWS_ENDPOINT_URL_SQS", env)?;
+    let dynamodb = match config.state_table() {
+        Some(_) => Some(connect.for_service("AWS_ENDPOINT_URL_DYNAMODB", env)?),
+        None => None,
+    };
+    Ok(Settings {
+        connect,
+        sqs,
+        dynamodb,
+    })
+}
+
 async fn run() -> Result<(), Error> {
     runtime::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
-    let (config, client_settings, sqs_settings) = Config::from_env()
-        .and_then(|config| {
-            let connect = ClientSettings::from_env()?;
-            // Always: besides deferring for a send window, the SQS client re-sends records
-            // Connect throttled. Building it makes no call; an invocation that needs no SQS
-            // call makes none.
-            let sqs = ClientSettings::for_sqs(|name| std::env::var(name).ok())?;
-            Ok((config, connect, sqs))
-        })
+    let (config, settings) = Config::from_env()
+        .and_then(|config| read_settings(&config).map(|settings| (config, settings)))
         .inspect_err(|err| {
             tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
         })?;
@@ -58,21 +74,15 @@ async fn run() -> Result<(), Error> {
             "no shutdown extension registered (expected outside Lambda): Lambda may end this environment without SIGTERM"
         );
     }
-    let connect = SdkContactStarter::new(load_client(&client_settings, config.timeouts));
-
+    let connect = SdkContactStarter::new(load_client(&settings.connect, config.timeouts()));
     // The SQS client is always there: deferrals and throttled records go back to the queue.
-    // Building it makes no network call.
-    let queue = SdkRequestQueue::new(load_sqs_client(&sqs_settings, config.timeouts));
+    // Building a client makes no network call.
+    let queue = SdkRequestQueue::new(load_sqs_client(&settings.sqs, config.timeouts()));
     let mut function = Function::new(connect, &config).with_queue(Arc::new(queue));
     // No DynamoDB client at all unless STATE_TABLE_NAME is set.
-    if let Some(protection) = &config.protection {
-        let settings = client_settings
-            .for_service("AWS_ENDPOINT_URL_DYNAMODB", |name| std::env::var(name).ok())
-            .inspect_err(|err| {
-                tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
-            })?;
-        let client = load_state_client(&settings, StateTimeouts::default());
-        let state = DynamoRecipientState::new(client, protection.table.clone());
+    if let (Some(table), Some(dynamodb)) = (config.state_table(), &settings.dynamodb) {
+        let client = load_state_client(dynamodb, StateTimeouts::default());
+        let state = DynamoRecipientState::new(client, table.to_owned());
         function = function.with_recipient_state(Arc::new(state));
     }
     let function = Arc::new(function);

@@ -7,7 +7,6 @@ use jiff::Timestamp;
 
 use crate::config::QUOTA_PAUSE;
 use crate::connect::{ContactId, StartError};
-use crate::deferral::DeferralFailed;
 use crate::domain::{Reason, ValidationError};
 use crate::policy::{Refusal, SuppressReason};
 use crate::store::StateError;
@@ -212,6 +211,23 @@ impl Failure {
             },
         }
     }
+}
+
+/// Why a request outside its window could not be held.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeferralFailed {
+    #[error(
+        "outside the send window until {not_before}; no REQUEST_QUEUE_URL is configured to hold it: send it again at or after that time"
+    )]
+    NoQueue {
+        not_before: Timestamp,
+        wait_seconds: u32,
+    },
+    #[error("outside the send window until {not_before}, and it could not be held: {reason}")]
+    NotHeld {
+        not_before: Timestamp,
+        reason: String,
+    },
 }
 
 #[cfg(test)]

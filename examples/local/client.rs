@@ -8,7 +8,8 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_connect::config::ProvideCredentials;
-use outbound_chat::{SendTimeouts, https_client, timeout_config};
+use outbound_chat::SendTimeouts;
+use outbound_chat::adapters::{https_client, timeout_config};
 
 /// Loads the standard chain and checks, before any request is sent, that it gave a region and
 /// credentials: a missing profile or an expired SSO session is reported here, by name.

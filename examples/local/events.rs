@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use connect_simulator::JournalEntry;
 use lambda_runtime::{Context, LambdaEvent};
-use outbound_chat::{Function, SdkContactStarter};
+use outbound_chat::Function;
+use outbound_chat::adapters::SdkContactStarter;
 use serde_json::Value;
 
 use super::{MaybeSimulator, received_line};

@@ -28,8 +28,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use connect_simulator::{JournalEntry, RunningSimulator, Simulator, SimulatorConfig};
+use outbound_chat::adapters::{SdkContactStarter, SdkRequestQueue};
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
-use outbound_chat::{Config, Function, SdkContactStarter, SdkRequestQueue, ShiftedClock};
+use outbound_chat::{Config, Function, ShiftedClock};
 
 const USAGE: &str =
     "usage: cargo run --example local -- [--real-connect] [--now RFC3339] [--serve ADDRESS | EVENT_FILE ...]
@@ -144,12 +145,12 @@ async fn run(
     };
     // The function as `main.rs` wires it, with a client from the SDK's standard chain.
     let config = Config::from_env()?;
-    let shared = client::shared_config(config.timeouts).await?;
+    let shared = client::shared_config(config.timeouts()).await?;
     let mut function = Function::new(
         SdkContactStarter::new(aws_sdk_connect::Client::new(&shared)),
         &config,
     );
-    if config.send_window.is_some() {
+    if config.has_send_window() {
         let queue = SdkRequestQueue::new(aws_sdk_sqs::Client::new(&shared));
         function = function.with_queue(Arc::new(queue));
     }

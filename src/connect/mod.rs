@@ -1,8 +1,7 @@
 //! The Connect port: the one capability the function needs from Amazon Connect, and the
-//! classification of its failures. The SDK adapter lives in [`sdk`], its settings in
-//! [`client_settings`]; tests use fakes.
+//! classification of its failures. The SDK adapter lives in [`sdk`] (its client built from
+//! what every SDK client shares, `aws/`); tests use fakes.
 
-pub mod client_settings;
 pub mod sdk;
 
 use std::fmt;

@@ -4,20 +4,16 @@
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::interceptors::InterceptorContext;
 use aws_sdk_connect::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_connect::config::timeout::TimeoutConfig;
-use aws_sdk_connect::config::{BehaviorVersion, Region, SharedHttpClient};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
 use aws_sdk_connect::types::{
     ChatMessage, Endpoint, EndpointType, ParticipantDetails, SegmentAttributeValue,
     TemplateAttributes, TemplatedMessageConfig,
 };
-use aws_smithy_http_client::tls;
-use aws_types::SdkConfig;
-use aws_types::sdk_config::SharedCredentialsProvider;
 
-use super::client_settings::ClientSettings;
 use super::{ContactId, ContactStarter, StartError};
+use crate::aws::client::{shared_config, timeout_config};
+use crate::aws::settings::ClientSettings;
 use crate::config::SendTimeouts;
 use crate::domain::{
     InitialMessage, OutboundChat, SUBTYPE_KEY, SegmentValue, redact_phone_numbers,
@@ -26,51 +22,9 @@ use crate::domain::{
 /// Builds the Connect client the way the function runs it: region, credentials, endpoint and
 /// retry settings from [`ClientSettings`] (`AWS_ENDPOINT_URL_CONNECT` points it at a local
 /// Connect; retries in the SDK's standard mode with 3 attempts unless `AWS_RETRY_MODE` or
-/// `AWS_MAX_ATTEMPTS` say otherwise); the [`https_client`]; the [`timeout_config`].
+/// `AWS_MAX_ATTEMPTS` say otherwise); the shared HTTPS client; the timeouts of [`timeout_config`].
 pub fn load_client(settings: &ClientSettings, timeouts: SendTimeouts) -> Client {
     Client::new(&shared_config(settings, timeout_config(timeouts)))
-}
-
-/// What every SDK client of the function (Connect, SQS, DynamoDB) is built from: region,
-/// credentials, endpoint, FIPS and dual-stack, retries and app id from `settings` (read for
-/// that service), the [`https_client`], and `timeouts`.
-pub fn shared_config(settings: &ClientSettings, timeouts: TimeoutConfig) -> SdkConfig {
-    let mut config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(settings.region.clone()))
-        .credentials_provider(SharedCredentialsProvider::new(settings.credentials.clone()))
-        .use_fips(settings.use_fips)
-        .use_dual_stack(settings.use_dual_stack)
-        .retry_config(settings.retry.clone())
-        .http_client(https_client())
-        .timeout_config(timeouts);
-    if let Some(url) = &settings.endpoint_url {
-        config = config.endpoint_url(url);
-    }
-    if let Some(app_name) = &settings.app_name {
-        config = config.app_name(app_name.clone());
-    }
-    config.build()
-}
-
-/// The HTTPS client: rustls on ring (trusting the system's roots, as the SDK's default client
-/// does) rather than the default on aws-lc: a smaller binary, and no aws-lc entropy seeding
-/// (~20 ms) in the first call's TLS handshake (see BENCHMARKS.md).
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-/// The SDK's timeouts from [`SendTimeouts`], so that no call outlives the invocation.
-pub fn timeout_config(timeouts: SendTimeouts) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(timeouts.connect)
-        .operation_attempt_timeout(timeouts.attempt)
-        .operation_timeout(timeouts.operation)
-        .build()
 }
 
 /// Starts contacts with the AWS SDK. Retries, timeouts and the endpoint come from the client's
@@ -348,7 +302,10 @@ mod tests {
         let defaults = SendTimeouts::default();
         let client = load_client(&settings, defaults);
         let config = SdkContactStarter::new(client).client.config().clone();
-        assert_eq!(config.region().map(Region::as_ref), Some("eu-west-2"));
+        assert_eq!(
+            config.region().map(aws_sdk_connect::config::Region::as_ref),
+            Some("eu-west-2")
+        );
         let retry = config.retry_config().expect("retry config");
         assert_eq!(
             format!("{:?} {}", retry.mode(), retry.max_attempts()),

@@ -16,22 +16,15 @@ mod segments;
 mod violation;
 mod zone;
 
-pub use attributes::{ContactAttributes, MAX_ATTRIBUTES_BYTES};
 pub use channel::{Channel, SUBTYPE_KEY};
 pub use defaults::Defaults;
 pub use endpoints::{EndpointInput, EndpointNames};
-pub use ids::{
-    ChatDuration, ClientToken, ContactFlowId, DisplayName, InstanceId, RelatedContactId,
-    RequestIdentifier,
-};
-pub use message::{
-    InitialMessage, MAX_CONTENT_BYTES, MessageContentType, SupportedContentType, SystemMessage,
-    TemplatedMessage,
-};
+pub use ids::{ChatDuration, ClientToken, ContactFlowId, InstanceId, RequestIdentifier};
+pub use message::InitialMessage;
 pub use message::{MessageInput, MessageNames, TemplateInput};
 pub use phone::{DestinationNumber, PhoneNumberArn, redact_phone_numbers};
 pub use request::{Category, FieldNames, OutboundChat, RequestInput};
 pub use segments::SegmentInput;
-pub use segments::{SegmentAttributes, SegmentValue};
+pub use segments::SegmentValue;
 pub use violation::{Reason, ValidationError, Violation};
 pub use zone::RecipientTimeZone;

@@ -50,10 +50,12 @@ impl CapRule {
         })
     }
 
+    #[cfg(test)]
     pub fn count(self) -> u32 {
         self.count
     }
 
+    #[cfg(test)]
     pub fn window_hours(self) -> u32 {
         self.window_hours
     }

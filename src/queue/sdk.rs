@@ -6,9 +6,9 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
 use super::{QueueError, QueueFuture, RequestQueue};
+use crate::aws::client::{shared_config, timeout_config};
+use crate::aws::settings::ClientSettings;
 use crate::config::SendTimeouts;
-use crate::connect::client_settings::ClientSettings;
-use crate::connect::sdk::{shared_config, timeout_config};
 use crate::domain::redact_phone_numbers;
 
 /// Builds the SQS client from `settings` (read for SQS: see [`ClientSettings::for_sqs`]).

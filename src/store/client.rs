@@ -8,8 +8,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
-use crate::connect::client_settings::ClientSettings;
-use crate::connect::sdk::shared_config;
+use crate::aws::client::shared_config;
+use crate::aws::settings::ClientSettings;
 
 /// Time bounds of a DynamoDB call. DynamoDB answers a single-item write in single-digit
 /// milliseconds: an attempt that takes a second is a lost connection or an overloaded

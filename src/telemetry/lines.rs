@@ -4,10 +4,10 @@
 use std::time::{Duration, SystemTime};
 
 use super::metrics::{metric_documents, publish};
+use super::output;
 use crate::connect::StartError;
 use crate::domain::Channel;
 use crate::invocation::Invocation;
-use crate::log_output;
 use crate::outcome::{Failure, Outcome, Requeue};
 
 /// Logs one request's outcome line: its trigger, the trigger's id for it, its channel, and
@@ -118,5 +118,5 @@ pub fn finish_invocation(invocation: &Invocation, namespace: &str) {
         invocation.trigger(),
         SystemTime::now(),
     ));
-    log_output::STDOUT.flush();
+    output::STDOUT.flush();
 }

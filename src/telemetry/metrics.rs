@@ -9,9 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use super::output;
 use crate::domain::Channel;
 use crate::invocation::{PacingTally, Tally};
-use crate::log_output;
 
 /// EMF refuses a metric whose value array holds more than 100 values.
 const MAX_VALUES_PER_METRIC: usize = 100;
@@ -149,7 +149,7 @@ pub(super) fn publish(documents: Vec<Value>) {
     for document in documents {
         let _ = writeln!(lines, "{document}");
     }
-    log_output::STDOUT.append(&lines, false);
+    output::STDOUT.append(&lines, false);
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 mod lines;
 mod logging;
 mod metrics;
+pub mod output;
+pub mod shutdown;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub use lines::{finish_invocation, log_outcome};
 pub use logging::{LogSettings, log_subscriber};
 pub use metrics::capture_metrics;
-
-use crate::log_output;
 
 /// The message of the line logged when the function shuts down.
 pub const SHUTDOWN_MESSAGE: &str = "function shutting down: logs and metrics flushed";
@@ -28,7 +28,7 @@ pub fn shut_down(signal: &str) {
     if !DONE.swap(true, Ordering::SeqCst) {
         tracing::info!(signal, "{SHUTDOWN_MESSAGE}");
     }
-    log_output::STDOUT.flush();
+    output::STDOUT.flush();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
 }

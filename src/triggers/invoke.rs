@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
-use crate::deferral::{RequestCopy, Route};
-use crate::idempotency::DeliveryIdentity;
+use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{ErrorKind, Failure, Outcome, Requeue};
-use crate::pipeline::Pipeline;
+use crate::send::deferral::{RequestCopy, Route};
+use crate::send::pipeline::Pipeline;
 
 /// The answer of a request that is done or held: `{"contactId": "..."}`; `{"status":
 /// "DEFERRED", "notBefore": "<RFC 3339>"}` for a request handed to the request queue until its

@@ -2,10 +2,11 @@
 //! the answer that trigger expects. No trigger imports another; what they share lives in the
 //! intake and the outcome table.
 //!
-//! [`Pipeline`]: crate::pipeline::Pipeline
+//! [`Pipeline`]: crate::send::pipeline::Pipeline
 
 pub mod http;
 pub mod invoke;
+pub mod recognise;
 pub mod sqs;
 
 #[cfg(test)]
@@ -20,8 +21,8 @@ pub(crate) mod tests {
     use crate::domain::OutboundChat;
     use crate::intake::Intake;
     use crate::invocation::Invocation;
-    use crate::pipeline::Pipeline;
     use crate::send::Sender;
+    use crate::send::pipeline::Pipeline;
 
     /// A Connect port that starts every contact and counts the calls.
     pub(crate) struct CountingConnect(Arc<AtomicUsize>);

@@ -12,11 +12,11 @@ use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
 use crate::connect::ContactStarter;
-use crate::deferral::Route;
 use crate::domain::{OutboundChat, ValidationError};
-use crate::idempotency::DeliveryIdentity;
+use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{NotSent, Outcome};
-use crate::pipeline::Pipeline;
+use crate::send::deferral::Route;
+use crate::send::pipeline::Pipeline;
 
 /// An SQS record that cannot be reported back: without a message id, Lambda could not retry
 /// it alone, so the whole batch fails and comes back.

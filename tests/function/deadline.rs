@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use connect_simulator::{Outcome, RunningSimulator, Simulator, SimulatorConfig};
-use outbound_chat::{ClientSettings, SdkContactStarter, SendTimeouts, load_client};
+use outbound_chat::SendTimeouts;
+use outbound_chat::adapters::{ClientSettings, SdkContactStarter, load_client};
 use outbound_chat::{Config, ContactStarter, Function};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -22,16 +23,13 @@ fn one_second_budget(max_in_flight: &str, rate: Option<&str>) -> Config {
     // A fixed rate: these tests are about the deadline, not about how the rate adapts.
     vars.extend(rate.map(|r| ("CONNECT_MAX_REQUESTS_PER_SECOND", r)));
     vars.extend(rate.map(|_| ("CONNECT_PACING", "fixed")));
-    Config {
-        timeouts: SendTimeouts {
-            connect: Duration::from_millis(100),
-            attempt: Duration::from_millis(400),
-            operation: Duration::from_millis(900),
-            answer_reserve: Duration::from_millis(100),
-            min_call: Duration::from_millis(400),
-        },
-        ..config_with(&vars)
-    }
+    config_with(&vars).with_timeouts(SendTimeouts {
+        connect: Duration::from_millis(100),
+        attempt: Duration::from_millis(400),
+        operation: Duration::from_millis(900),
+        answer_reserve: Duration::from_millis(100),
+        min_call: Duration::from_millis(400),
+    })
 }
 
 async fn handle_by<C: ContactStarter>(
@@ -172,7 +170,7 @@ fn function_as_deployed(simulator: &RunningSimulator) -> Function<SdkContactStar
     })
     .expect("client settings");
     let config = test_config();
-    let client = load_client(&settings, config.timeouts);
+    let client = load_client(&settings, config.timeouts());
     Function::new(SdkContactStarter::new(client), &config)
 }
 

@@ -19,7 +19,10 @@ async fn an_eventbridge_event_answers_its_contact_id() {
     );
     let calls = function.connect().calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].channel(), outbound_chat::Channel::WhatsApp);
+    assert_eq!(
+        calls[0].channel(),
+        outbound_chat::testing::Channel::WhatsApp
+    );
 }
 
 #[tokio::test]
@@ -118,7 +121,7 @@ async fn a_direct_invocation_without_a_token_derives_one_from_the_request_id() {
     );
 }
 
-async fn helpers_function_token() -> outbound_chat::ClientToken {
+async fn helpers_function_token() -> outbound_chat::testing::ClientToken {
     let function = function();
     invoke(&function, json!({"to": "+14255550100"}))
         .await

@@ -28,7 +28,7 @@ async fn invoke_with_metrics(
     function: &TestFunction,
     event: Value,
 ) -> (Result<Value, FunctionError>, Vec<Value>) {
-    runtime::capture_metrics(invoke(function, event)).await
+    outbound_chat::testing::capture_metrics(invoke(function, event)).await
 }
 
 /// Checks one document against the EMF specification and this function's layout, and returns

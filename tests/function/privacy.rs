@@ -275,7 +275,7 @@ pub(crate) async fn invoke_rendered<C: ContactStarter>(
     event: Value,
     deadline: Duration,
 ) -> String {
-    let (result, documents) = runtime::capture_metrics(function.handle(
+    let (result, documents) = outbound_chat::testing::capture_metrics(function.handle(
         event,
         "8e3f5a1c-0000-4000-8000-00000000beef",
         Instant::now() + deadline,

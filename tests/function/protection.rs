@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use outbound_chat::DynamoRecipientState;
-use outbound_chat::runtime::capture_metrics;
+use outbound_chat::adapters::DynamoRecipientState;
+use outbound_chat::testing::capture_metrics;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -455,7 +455,7 @@ async fn the_send_window_comes_first_so_a_deferred_request_takes_no_cap_place_un
     // Monday 30 November 2026, 03:00 in Los Angeles (+1 425), then 08:00:01 there.
     let night: jiff::Timestamp = "2026-11-30T11:00:00Z".parse().unwrap();
     let morning: jiff::Timestamp = "2026-11-30T16:00:01Z".parse().unwrap();
-    let clock = Arc::new(outbound_chat::ManualClock::new(night));
+    let clock = Arc::new(outbound_chat::testing::ManualClock::new(night));
     let queue = Arc::new(CountingQueue::default());
     let function = state
         .function(&[

@@ -216,7 +216,7 @@ async fn a_paced_instance_tries_a_throttled_request_again_in_a_later_slot_and_an
             "{pacing:?} {script:?}"
         );
     }
-    assert_eq!(outbound_chat::THROTTLED_ATTEMPTS, 3);
+    assert_eq!(outbound_chat::testing::THROTTLED_ATTEMPTS, 3);
 }
 
 /// Connect's own limit for these tests: 20 requests a second, a burst of 5 (Connect's default
@@ -302,10 +302,7 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_instance_pauses
     .await
     .unwrap();
     let pause = Duration::from_millis(300);
-    let config = Config {
-        quota_pause: pause,
-        ..with_in_flight("2", None)
-    };
+    let config = with_in_flight("2", None).with_quota_pause(pause);
     let function = crate::wire::sdk_function(&simulator, &config);
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;

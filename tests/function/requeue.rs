@@ -146,7 +146,7 @@ async fn a_requeue_is_logged_as_requeued_without_the_number_and_counted_as_reque
     let received = sqs.receive(&url, 0).await;
     let function = throttling(&sqs, "+14255550100");
     let ((logs, _), documents) =
-        outbound_chat::runtime::capture_metrics(crate::privacy::with_trace_logs(true, async {
+        outbound_chat::testing::capture_metrics(crate::privacy::with_trace_logs(true, async {
             run(&function, sqs_event("requests", &received)).await;
             String::new()
         }))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 use jsonschema::{Registry, Validator};
-use outbound_chat::Intake;
+use outbound_chat::testing::Intake;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -15,10 +15,11 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use lambda_testkit::DynamoDbLocal;
-use outbound_chat::chat::DestinationNumber;
-use outbound_chat::{
-    ClientSettings, DynamoRecipientState, RecipientKey, StateTimeouts, load_state_client,
+use outbound_chat::adapters::{
+    ClientSettings, DynamoRecipientState, StateTimeouts, load_state_client,
 };
+use outbound_chat::testing::DestinationNumber;
+use outbound_chat::testing::RecipientKey;
 use serde_json::{Value, json};
 
 use crate::helpers::{FakeConnect, TestFunction, config_with};

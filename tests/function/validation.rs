@@ -1,8 +1,9 @@
 //! Every validation rule of the contract and of Connect's API, each with a passing and a
 //! failing case, in both request forms.
 
-use outbound_chat::Intake;
-use outbound_chat::{OutboundChat, ValidationError};
+use outbound_chat::OutboundChat;
+use outbound_chat::testing::Intake;
+use outbound_chat::testing::ValidationError;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -581,7 +582,10 @@ fn defaults_fill_what_the_request_leaves_out_and_the_channel_picks_the_source() 
     let whatsapp = validate_with(friendly_whatsapp(), &config).unwrap();
     assert_eq!(whatsapp.source().as_str(), WHATSAPP_ARN);
     let default_channel = validate(json!({"to": "+14255550100"})).unwrap();
-    assert_eq!(default_channel.channel(), outbound_chat::Channel::Sms);
+    assert_eq!(
+        default_channel.channel(),
+        outbound_chat::testing::Channel::Sms
+    );
 }
 
 #[test]
@@ -636,7 +640,7 @@ fn a_declared_category_is_kept_and_an_absent_one_is_left_to_configuration() {
     ));
     assert_eq!(
         promotional.unwrap().category(),
-        Some(outbound_chat::Category::Promotional)
+        Some(outbound_chat::testing::Category::Promotional)
     );
     assert_eq!(validate(friendly_sms()).unwrap().category(), None);
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use lambda_testkit::MotoServer;
-use outbound_chat::{
-    ClientSettings, FunctionError, ManualClock, SdkRequestQueue, SendTimeouts, load_sqs_client,
-};
+use outbound_chat::adapters::{ClientSettings, SdkRequestQueue, load_sqs_client};
+use outbound_chat::testing::ManualClock;
+use outbound_chat::{FunctionError, SendTimeouts};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -428,7 +428,7 @@ async fn a_deferral_is_logged_with_its_opening_but_not_the_number_and_counted_as
     let queue_var = [("REQUEST_QUEUE_URL", url.as_str())];
     let (function, _) = windowed(&queue_var, NIGHT, Some(sqs.queue_port()));
     let ((logs, _), documents) =
-        outbound_chat::runtime::capture_metrics(crate::privacy::with_trace_logs(true, async {
+        outbound_chat::testing::capture_metrics(crate::privacy::with_trace_logs(true, async {
             let _ = invoke(&function, sms("+14255550100")).await;
             String::new()
         }))

@@ -11,9 +11,10 @@ use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use connect_simulator::{
     ConnectErrorCode, Outcome, RunningSimulator, ScriptedReply, Simulator, SimulatorConfig,
 };
-use outbound_chat::Intake;
 use outbound_chat::OutboundChat;
-use outbound_chat::{Config, ContactStarter, Function, SdkContactStarter, StartError};
+use outbound_chat::adapters::SdkContactStarter;
+use outbound_chat::testing::Intake;
+use outbound_chat::{Config, ContactStarter, Function, StartError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -60,7 +61,7 @@ fn chat(request: Value) -> OutboundChat {
     Intake::from_config(&test_config())
         .admit_value(request, None)
         .unwrap()
-        .with_token_fallback(outbound_chat::ClientToken::parse("wire-test-token").unwrap())
+        .with_token_fallback(outbound_chat::testing::ClientToken::parse("wire-test-token").unwrap())
 }
 
 fn sms() -> Value {

@@ -20,7 +20,7 @@ use aws_sdk_connect::types::{ChatMessage, Endpoint, EndpointType, SegmentAttribu
 use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use outbound_chat::SendTimeouts;
-use outbound_chat::{https_client, timeout_config};
+use outbound_chat::adapters::{https_client, timeout_config};
 use ring::rand::SecureRandom;
 use serde::Deserialize;
 use serde::de::IgnoredAny;

@@ -7,17 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// How a paced instance chooses its rate.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Pacing {
-    /// No client-side rate: calls go as fast as the in-flight bound lets them.
-    Off,
-    /// Adapts between a floor and `ceiling` (the account's quota): cuts on every throttle,
-    /// probes back upward slowly. The default.
-    Adaptive { ceiling: f64 },
-    /// Exactly `rate`, whatever Connect answers: the old per-instance rule.
-    Fixed { rate: f64 },
-}
+pub use crate::config::Pacing;
 
 /// Why no slot was given.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 //! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list. All three
 //! event types are read into one [`HttpRequest`] and answered from one [`HttpAnswer`].
 
+pub mod suppressions;
+
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
     ApiGatewayV2httpResponse,
@@ -17,13 +19,12 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
-use crate::deferral::{RequestCopy, Route};
 use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
-use crate::idempotency::DeliveryIdentity;
 use crate::intake::MAX_REQUEST_BYTES;
+use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{Failure, Outcome, Requeue};
-use crate::pipeline::Pipeline;
-use crate::suppressions;
+use crate::send::deferral::{RequestCopy, Route};
+use crate::send::pipeline::Pipeline;
 
 /// Largest accepted body of `POST /contacts` (decoded): the largest request.
 pub const MAX_SINGLE_BODY_BYTES: usize = MAX_REQUEST_BYTES;

@@ -7,24 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::domain::{Category, DestinationNumber, OutboundChat};
-use crate::policy::{
-    CapPolicy, ListScope, Listing, RecipientId, RecipientKey, SuppressReason, holder_of,
-};
+use crate::config::ProtectionConfig;
+use crate::domain::{DestinationNumber, OutboundChat};
+use crate::policy::{ListScope, Listing, RecipientId, SuppressReason, holder_of};
 use crate::store::{ListChange, RecipientState, Reservation, Reserved, StateError};
-
-/// What the configuration says about recipient protection (contract §6).
-#[derive(Clone, Debug)]
-pub struct ProtectionConfig {
-    /// `STATE_TABLE_NAME`.
-    pub table: String,
-    /// `RECIPIENT_HASH_KEY`.
-    pub key: RecipientKey,
-    /// `FREQUENCY_CAPS`, `FREQUENCY_CAP_SCOPE`, `FREQUENCY_CAP_CATEGORIES`; `None` = no caps.
-    pub caps: Option<CapPolicy>,
-    /// `DEFAULT_CATEGORY`: the category of a request that names none.
-    pub default_category: Category,
-}
 
 /// The configuration bound to its state.
 pub struct Protection {
@@ -187,7 +173,8 @@ mod tests {
     use futures::future::BoxFuture;
 
     use super::*;
-    use crate::policy::{CapRules, CapScope};
+    use crate::domain::Category;
+    use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
     use crate::store::StateError;
 
     /// A state port that answers from a script and logs what it was asked.
@@ -246,7 +233,7 @@ mod tests {
         let text = format!(
             r#"{{"to": "+14255550100", "message": {{"content": "hi"}}, "category": "{category}"}}"#
         );
-        let request = crate::wire::from_json(&text).unwrap();
+        let request = crate::intake::wire::from_json(&text).unwrap();
         OutboundChat::from_input(request.input, request.names, &defaults).unwrap()
     }
 

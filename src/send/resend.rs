@@ -10,10 +10,10 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::time::Instant;
 
 use crate::connect::StartError;
-use crate::deferral::{Origin, RequestCopy, body_with_token};
 use crate::domain::OutboundChat;
 use crate::outcome::{Failure, NotSent, Outcome, Requeue};
 use crate::queue::{RequestQueue, queue_url_of_arn};
+use crate::send::deferral::{Origin, RequestCopy, body_with_token};
 
 /// How long a re-sent record waits: a base and a random spread above it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,8 +145,8 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::idempotency::DeliveryIdentity;
     use crate::intake::Intake;
+    use crate::intake::token::DeliveryIdentity;
     use crate::queue::{QueueError, QueueFuture};
 
     const STANDARD: &str = "arn:aws:sqs:us-east-1:123456789012:requests";

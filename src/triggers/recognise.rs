@@ -108,7 +108,7 @@ pub fn recognize(event: Value) -> Result<Trigger, UnrecognizedEvent> {
 fn read<T: DeserializeOwned>(event: Value, shape: &'static str) -> Result<T, UnrecognizedEvent> {
     serde_json::from_value(event).map_err(|err| UnrecognizedEvent::Malformed {
         shape,
-        problem: crate::wire::describe_structural_error(&err.to_string()),
+        problem: crate::intake::wire::describe_structural_error(&err.to_string()),
     })
 }
 

@@ -11,16 +11,16 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::connect::ContactStarter;
-use crate::dispatch::{Trigger, UnrecognizedEvent, recognize};
 use crate::intake::Intake;
-use crate::pipeline::Pipeline;
 use crate::policy::Clock;
 use crate::queue::RequestQueue;
 use crate::send::Sender;
+use crate::send::pipeline::Pipeline;
 use crate::store::RecipientState;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
+use crate::triggers::recognise::{Trigger, UnrecognizedEvent, recognize};
 use crate::triggers::{http, invoke, sqs};
 
 /// The Lambda function, generic over its Connect port.

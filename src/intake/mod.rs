@@ -2,12 +2,14 @@
 //! parse, the rules, and the idempotency token. A trigger hands over the request's text or
 //! JSON value and the identity of its delivery, and gets a validated chat or every violation.
 
+pub mod token;
+pub mod wire;
+
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::domain::{Defaults, OutboundChat, Reason, ValidationError, Violation};
-use crate::idempotency::DeliveryIdentity;
-use crate::wire;
+use crate::intake::token::DeliveryIdentity;
 
 /// Largest accepted request, in bytes: an SQS record's body, an HTTP request, an EventBridge
 /// event's `detail`, a direct invocation's event (the last two measured as compact JSON).

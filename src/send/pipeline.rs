@@ -4,14 +4,14 @@
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
-use crate::deferral::Route;
 use crate::domain::{OutboundChat, ValidationError};
-use crate::idempotency::DeliveryIdentity;
 use crate::intake::Intake;
+use crate::intake::token::DeliveryIdentity;
 use crate::invocation::Invocation;
 use crate::outcome::{NotSent, Outcome};
-use crate::protect::{Protection, Screened};
 use crate::send::Sender;
+use crate::send::deferral::Route;
+use crate::send::protect::{Protection, Screened};
 
 /// One invocation's way through: admit, then send, each request to exactly one outcome.
 pub struct Pipeline<'a, C> {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::domain::OutboundChat;
+use crate::outcome::DeferralFailed;
 use crate::queue::{
     MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, QueueError, RequestQueue, queue_url_of_arn,
 };
@@ -54,23 +55,6 @@ pub struct Origin<'a> {
 pub enum RequestCopy<'a> {
     Text(&'a str),
     Value(Value),
-}
-
-/// Why a request outside its window could not be held.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DeferralFailed {
-    #[error(
-        "outside the send window until {not_before}; no REQUEST_QUEUE_URL is configured to hold it: send it again at or after that time"
-    )]
-    NoQueue {
-        not_before: Timestamp,
-        wait_seconds: u32,
-    },
-    #[error("outside the send window until {not_before}, and it could not be held: {reason}")]
-    NotHeld {
-        not_before: Timestamp,
-        reason: String,
-    },
 }
 
 /// The queue and the request queue's URL; both absent when no window is configured.

@@ -2,24 +2,32 @@
 //! the invocation's budget, recipient protection (do-not-contact, caps), pacing, the call to
 //! Connect, and exactly one outcome, logged and counted.
 
+pub mod deferral;
+pub mod pacing;
+pub mod pipeline;
+pub mod protect;
+pub mod resend;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use crate::config::ProtectionConfig;
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactId, ContactStarter, StartError};
-use crate::deferral::{DeferralFailed, Deferrer, Route};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
+use crate::outcome::DeferralFailed;
 use crate::outcome::{Failure, NotSent, Outcome};
-use crate::pacing::{NoSlot, Pacer, Pacing};
 use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
-use crate::protect::{self, Protection, ProtectionConfig, Screened};
 use crate::queue::RequestQueue;
-use crate::requeue::Requeuer;
+use crate::send::deferral::{Deferrer, Route};
+use crate::send::pacing::{NoSlot, Pacer, Pacing};
+use crate::send::resend::Requeuer;
 use crate::store::RecipientState;
 use crate::telemetry;
+use protect::{Protection, Screened};
 
 /// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
 /// throttle; the function does, each attempt in a slot of the (then lowered) pacing rate.
