@@ -11,6 +11,7 @@
 
 mod busy;
 mod dynamodb_local;
+mod exchange;
 mod moto;
 mod output;
 mod process;

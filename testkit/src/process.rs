@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::exchange::{FUNCTION_TIMEOUT, Invocation};
 use crate::output::Captured;
 use crate::procfs::{self, CpuSnapshot};
-use crate::runtime_api::{FUNCTION_TIMEOUT, Invocation, RuntimeApi};
+use crate::runtime_api::RuntimeApi;
 
 /// How long [`Process::exit`] waits, and the output readers after an exit.
 const WAIT: Duration = Duration::from_secs(20);

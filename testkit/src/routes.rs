@@ -24,7 +24,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::runtime_api::{Answer, Extension, InitError, State};
+use crate::exchange::{Answer, Extension, InitError, State};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 const EXTENSION_PREFIX: &str = "/2020-01-01/extension";

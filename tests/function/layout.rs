@@ -1,5 +1,8 @@
-//! The shape of the code, checked: the modules of `src/` and `simulator/src/` import each
-//! other one way only (no loop), and the domain imports nothing from the rest of the crate.
+//! The shape of the code, checked: in every crate of the workspace (`src/`, `simulator/src`,
+//! `testkit/src`, `bench/src`) modules import each other one way only, between files and
+//! between folders (a folder counts as one module); the domain imports nothing from the rest
+//! of the crate; no port's adapter imports another; configuration imports no stage. Each
+//! failure names the offending pair or loop.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -34,7 +37,7 @@ fn imports_of(root: &Path) -> Imports {
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("source dir") {
         let path = entry.expect("dir entry").path();
-        if path.is_dir() {
+        if path.is_dir() && path.file_name().is_some_and(|name| name != "bin") {
             collect(&path, files);
         } else if path.extension().is_some_and(|e| e == "rs") {
             files.push(path);
@@ -126,27 +129,83 @@ fn crate_root(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-#[test]
-fn the_function_and_the_simulator_have_no_import_loop() {
-    for root in ["src", "simulator/src"] {
-        let imports = imports_of(&crate_root(root));
-        assert!(imports.len() > 5, "{root}: too few modules read");
-        assert_eq!(find_loop(&imports), None, "{root}: an import loop");
+/// The crates of the workspace, each by its library's source folder (binaries under `bin/` are
+/// crates of their own with one file each).
+const CRATES: [&str; 4] = ["src", "simulator/src", "testkit/src", "bench/src"];
+
+/// The imports between folders: each module counted as its top-level folder (or root file).
+fn folder_imports(imports: &Imports) -> Imports {
+    let top = |module: &str| module.split("::").next().unwrap_or_default().to_owned();
+    let mut folders = Imports::new();
+    for (module, targets) in imports {
+        let from = top(module);
+        let entry = folders.entry(from.clone()).or_default();
+        entry.extend(targets.iter().map(|t| top(t)).filter(|t| *t != from));
     }
+    folders
+}
+
+/// The pairs `a → b` of `imports` where `forbidden(a, b)` holds.
+fn offending(imports: &Imports, forbidden: impl Fn(&str, &str) -> bool) -> Vec<String> {
+    imports
+        .iter()
+        .flat_map(|(from, targets)| targets.iter().map(move |to| (from, to)))
+        .filter(|(from, to)| forbidden(from, to))
+        .map(|(from, to)| format!("{from} → {to}"))
+        .collect()
+}
+
+#[test]
+fn no_crate_of_the_workspace_has_an_import_loop_between_files_or_folders() {
+    for root in CRATES {
+        let imports = imports_of(&crate_root(root));
+        assert!(imports.len() > 3, "{root}: too few modules read");
+        assert_eq!(
+            find_loop(&imports),
+            None,
+            "{root}: an import loop between files"
+        );
+        let folders = folder_imports(&imports);
+        assert_eq!(
+            find_loop(&folders),
+            None,
+            "{root}: an import loop between folders"
+        );
+    }
+}
+
+/// The ports, each a folder with its trait and its SDK adapter.
+const PORTS: [&str; 4] = ["connect", "queue", "store", "bus"];
+
+#[test]
+fn no_port_imports_another_port() {
+    let folders = folder_imports(&imports_of(&crate_root("src")));
+    let found = offending(&folders, |from, to| {
+        PORTS.contains(&from) && PORTS.contains(&to)
+    });
+    assert!(found.is_empty(), "adapters importing each other: {found:?}");
+}
+
+#[test]
+fn configuration_imports_nothing_but_the_domain_and_its_rules() {
+    let folders = folder_imports(&imports_of(&crate_root("src")));
+    let found = offending(&folders, |from, to| {
+        from == "config" && !["domain", "policy"].contains(&to)
+    });
+    assert!(
+        found.is_empty(),
+        "configuration importing a stage: {found:?}"
+    );
 }
 
 #[test]
 fn the_domain_imports_nothing_outside_itself() {
     let imports = imports_of(&crate_root("src"));
-    for (module, targets) in &imports {
-        if module == "domain" || module.starts_with("domain::") {
-            let outside: Vec<&String> = targets
-                .iter()
-                .filter(|t| *t != "domain" && !t.starts_with("domain::"))
-                .collect();
-            assert!(outside.is_empty(), "{module} imports {outside:?}");
-        }
-    }
+    let found = offending(&imports, |from, to| {
+        let inside = |m: &str| m == "domain" || m.starts_with("domain::");
+        inside(from) && !inside(to)
+    });
+    assert!(found.is_empty(), "the domain importing the rest: {found:?}");
 }
 
 #[test]
@@ -161,6 +220,17 @@ fn the_loop_finder_finds_a_loop_and_the_resolver_finds_modules() {
     assert_eq!(find_loop(&imports), None);
     imports.insert("c".into(), ["a".to_string()].into());
     assert!(find_loop(&imports).is_some());
+    let files: Imports = [
+        ("send::a".to_string(), ["telemetry::b".to_string()].into()),
+        ("telemetry::c".to_string(), ["send::d".to_string()].into()),
+    ]
+    .into();
+    assert_eq!(find_loop(&files), None);
+    assert!(find_loop(&folder_imports(&files)).is_some());
+    assert_eq!(
+        offending(&folder_imports(&files), |from, _| from == "send"),
+        ["send → telemetry"]
+    );
     assert_eq!(
         referenced_paths(
             "domain::phone",
