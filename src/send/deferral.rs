@@ -17,7 +17,7 @@ use crate::queue::{
 /// Where a request goes back to while it waits for its window.
 pub enum Route<'a> {
     /// An SQS record: hidden in its own queue until the opening. Its body is what a re-send
-    /// after a throttle puts back on the queue (see `requeue.rs`).
+    /// after a throttle puts back on the queue (see `resend.rs`).
     SqsRecord {
         queue_arn: &'a str,
         receipt_handle: Option<&'a str>,
@@ -25,7 +25,7 @@ pub enum Route<'a> {
     },
     /// An EventBridge event, a direct invocation or an HTTP request: the request itself, to
     /// hand to the request queue (`None`: not kept, because no window is configured).
-    Requeue(Option<RequestCopy<'a>>),
+    RequestQueue(Option<RequestCopy<'a>>),
 }
 
 impl<'a> Route<'a> {
@@ -38,13 +38,13 @@ impl<'a> Route<'a> {
                 queue_arn,
                 body: *body,
             }),
-            Self::Requeue(_) => None,
+            Self::RequestQueue(_) => None,
         }
     }
 }
 
 /// The SQS record a request came in, as much of it as a re-send after a throttle needs
-/// (see `requeue.rs`).
+/// (see `resend.rs`).
 #[derive(Clone, Copy, Debug)]
 pub struct Origin<'a> {
     pub queue_arn: &'a str,
@@ -85,7 +85,7 @@ impl Deferrer {
         let Some(queue) = &self.queue else {
             return Err(match route {
                 Route::SqsRecord { .. } => not_held("no SQS client is configured".into()),
-                Route::Requeue(_) => DeferralFailed::NoQueue {
+                Route::RequestQueue(_) => DeferralFailed::NoQueue {
                     not_before,
                     wait_seconds: wait,
                 },
@@ -104,7 +104,7 @@ impl Deferrer {
                 let seconds = wait.min(MAX_VISIBILITY_SECONDS);
                 queue.hide_message(&url, handle, seconds).await
             }
-            Route::Requeue(copy) => {
+            Route::RequestQueue(copy) => {
                 let Some(url) = &self.request_queue_url else {
                     return Err(DeferralFailed::NoQueue {
                         not_before,

@@ -24,7 +24,7 @@ use crate::policy::{Clock, SystemClock, Verdict, WindowPolicy};
 use crate::queue::RequestQueue;
 use crate::send::deferral::{Deferrer, Route};
 use crate::send::pacing::{NoSlot, Pacer, Pacing};
-use crate::send::resend::Requeuer;
+use crate::send::resend::Resender;
 use crate::store::RecipientState;
 use crate::telemetry;
 use protect::{Protection, Screened};
@@ -47,7 +47,7 @@ pub struct Sender<C> {
     clock: Arc<dyn Clock>,
     request_queue_url: Option<String>,
     deferrer: Deferrer,
-    requeuer: Requeuer,
+    resender: Resender,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -64,7 +64,7 @@ impl<C: ContactStarter> Sender<C> {
             deferrer: Deferrer::default(),
             protection_config: config.protection.clone(),
             protection: None,
-            requeuer: Requeuer::default(),
+            resender: Resender::default(),
         }
     }
 
@@ -77,7 +77,7 @@ impl<C: ContactStarter> Sender<C> {
     /// Holds requests outside their send window in SQS through `queue`, and re-sends SQS
     /// records Connect throttled to their queue.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
-        self.requeuer = Requeuer::new(Some(Arc::clone(&queue)));
+        self.resender = Resender::new(Some(Arc::clone(&queue)));
         self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
         self
     }
@@ -137,8 +137,8 @@ impl<C: ContactStarter> Sender<C> {
                         let (outcome, latency) =
                             self.send(invocation, &chat, request_id, screened).await;
                         let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-                        let (requeuer, now) = (&self.requeuer, self.clock.now());
-                        let outcome = requeuer.settle(origin, &chat, outcome, now, cutoff).await;
+                        let (resender, now) = (&self.resender, self.clock.now());
+                        let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
                         (outcome, latency)
                     }
                 }

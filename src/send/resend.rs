@@ -67,11 +67,11 @@ pub fn slow_down(failure: &Failure) -> Option<SlowDown> {
 /// Re-sends throttled standard-queue records through the queue port (absent: nothing is
 /// re-sent, and throttled records are reported as before).
 #[derive(Clone, Default)]
-pub struct Requeuer {
+pub struct Resender {
     queue: Option<Arc<dyn RequestQueue>>,
 }
 
-impl Requeuer {
+impl Resender {
     pub fn new(queue: Option<Arc<dyn RequestQueue>>) -> Self {
         Self { queue }
     }
@@ -230,14 +230,14 @@ mod tests {
         let token = chat.client_token().unwrap().as_str().to_owned();
         for (queue_arn, cause, expected) in cases {
             let queue = Arc::new(KeepingQueue::default());
-            let requeuer = Requeuer::new(Some(queue.clone() as Arc<dyn RequestQueue>));
+            let resender = Resender::new(Some(queue.clone() as Arc<dyn RequestQueue>));
             let origin = Origin {
                 queue_arn,
                 body: Some(BODY),
             };
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(cause.clone());
-            let settled = requeuer
+            let settled = resender
                 .settle(Some(origin), &chat, outcome, now(), cutoff)
                 .await;
             let sent = queue.sent.lock().unwrap().clone();
@@ -295,7 +295,7 @@ mod tests {
         for (queue, origin) in cases {
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(throttled());
-            let settled = Requeuer::new(queue)
+            let settled = Resender::new(queue)
                 .settle(origin, &chat, outcome.clone(), now(), cutoff)
                 .await;
             assert_eq!(settled, outcome, "{origin:?}");

@@ -65,7 +65,7 @@ pub async fn handle_eventbridge<C: ContactStarter>(
         .keeps_requests()
         .then(|| RequestCopy::Value(event.detail.clone()));
     let chat = pipeline.admit_value(event.detail, delivery);
-    answer(pipeline.send(id, chat, Route::Requeue(copy)).await)
+    answer(pipeline.send(id, chat, Route::RequestQueue(copy)).await)
 }
 
 /// Handles a direct invocation: the event is the request; the token derives from the
@@ -79,7 +79,11 @@ pub async fn handle_direct<C: ContactStarter>(
         .keeps_requests()
         .then(|| RequestCopy::Value(event.clone()));
     let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
-    answer(pipeline.send(request_id, chat, Route::Requeue(copy)).await)
+    answer(
+        pipeline
+            .send(request_id, chat, Route::RequestQueue(copy))
+            .await,
+    )
 }
 
 fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {

@@ -377,7 +377,7 @@ async fn handle_single<C: ContactStarter>(
     let chat = pipeline.admit_json(body, delivery);
     let copy = pipeline.keeps_requests().then_some(RequestCopy::Text(body));
     match pipeline
-        .send(&request.request_id, chat, Route::Requeue(copy))
+        .send(&request.request_id, chat, Route::RequestQueue(copy))
         .await
     {
         Outcome::Started(contact_id) => {
@@ -463,7 +463,10 @@ async fn handle_batch<C: ContactStarter>(
         .zip(&identifiers)
         .map(|((copy, chat), id)| async move {
             let label = format!("{}#{id}", request.request_id);
-            (id, pipeline.send(&label, chat, Route::Requeue(copy)).await)
+            (
+                id,
+                pipeline.send(&label, chat, Route::RequestQueue(copy)).await,
+            )
         });
     let mut successful = Vec::new();
     let mut deferred = Vec::new();
