@@ -67,6 +67,21 @@ impl ValidationError {
         }
     }
 
+    /// Joins the violations found before the rules ran (`earlier`, e.g. members refused by the
+    /// wire side) to these, first; a rule's violation of a member already refused is dropped,
+    /// since the member was left out and its rule saw it missing.
+    pub fn with_earlier(mut self, mut earlier: Vec<Violation>) -> Self {
+        self.violations.retain(|v| {
+            !earlier.iter().any(|e| {
+                !e.field.is_empty()
+                    && (v.field == e.field || v.field.starts_with(&format!("{}.", e.field)))
+            })
+        });
+        earlier.append(&mut self.violations);
+        self.violations = earlier;
+        self
+    }
+
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }

@@ -66,7 +66,13 @@ impl Intake {
         request: wire::WireRequest,
         delivery: Option<DeliveryIdentity<'_>>,
     ) -> Result<OutboundChat, ValidationError> {
-        let chat = OutboundChat::from_input(request.input, request.names, &self.defaults)?;
+        let refused = request.refused;
+        let chat = match OutboundChat::from_input(request.input, request.names, &self.defaults) {
+            Ok(_) if !refused.is_empty() => return Err(ValidationError::several(refused)),
+            Ok(chat) => chat,
+            Err(err) if !refused.is_empty() => return Err(err.with_earlier(refused)),
+            Err(err) => return Err(err),
+        };
         Ok(match delivery {
             Some(identity) => chat.with_token_fallback(identity.client_token()),
             None => chat,

@@ -7,17 +7,21 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::domain::{
     EndpointInput, EndpointNames, FieldNames, MessageInput, MessageNames, Reason, RequestInput,
     SegmentInput, TemplateInput, ValidationError, Violation, redact_phone_numbers,
 };
 
-/// A request read from either form: its raw members and the names its form gives them.
+/// A request read from either form: its raw members, the names its form gives them, and the
+/// members refused before reading (unknown, or of the wrong JSON type), which were left out so
+/// that the rest of the request is still read and every other violation reported with them.
 #[derive(Debug)]
 pub struct WireRequest {
     pub input: RequestInput,
     pub names: &'static FieldNames,
+    pub refused: Vec<Violation>,
 }
 
 /// Reads a request from a JSON text (an SQS body, an HTTP body).
@@ -40,14 +44,18 @@ pub fn from_value(value: Value) -> Result<WireRequest, ValidationError> {
     };
     refuse_lax_shapes(&value)?;
     if map.contains_key("DestinationEndpoint") {
-        read::<NativeRequest>(value).map(|r| WireRequest {
-            input: r.into_input(),
+        let (request, refused) = read::<NativeRequest>(value)?;
+        Ok(WireRequest {
+            input: request.into_input(),
             names: &NATIVE,
+            refused,
         })
     } else {
-        read::<FriendlyRequest>(value).map(|r| WireRequest {
-            input: r.into_input(),
+        let (request, refused) = read::<FriendlyRequest>(value)?;
+        Ok(WireRequest {
+            input: request.into_input(),
             names: &FRIENDLY,
+            refused,
         })
     }
 }
@@ -113,16 +121,53 @@ fn invalid(message: String) -> ValidationError {
     ValidationError::single(Violation::new("", message, Reason::Invalid))
 }
 
-/// Deserializes one form, turning serde's first structural error (an unknown field, a wrong
-/// JSON type) into a violation with the path of the field. Such an error stops the reading:
-/// the rest of the document cannot be interpreted, so it is reported alone.
-fn read<T: for<'de> Deserialize<'de>>(value: Value) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let path = if path == "." { String::new() } else { path };
+/// Most members refused in one request before the reading gives up on the rest: a bound on the
+/// work a hostile document can cause (each refusal reads the request once more).
+const MAX_REFUSED_MEMBERS: usize = 32;
+
+/// Deserializes one form. A structural error (an unknown member, a wrong JSON type) becomes a
+/// violation with the member's path, the member is left out, and the reading starts again, so
+/// that a misspelt `temlate` is reported together with every other violation of the request
+/// rather than alone. An error that names no member stops the reading.
+fn read<T: for<'de> Deserialize<'de>>(
+    mut value: Value,
+) -> Result<(T, Vec<Violation>), ValidationError> {
+    let mut refused = Vec::new();
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(request) => return Ok((request, refused)),
+            Err(err) => err,
+        };
+        let path: Vec<Segment> = err.path().iter().cloned().collect();
+        let shown = err.path().to_string();
+        let shown = if shown == "." { String::new() } else { shown };
         let message = describe_structural_error(&err.into_inner().to_string());
-        ValidationError::single(Violation::new(path, message, Reason::Invalid))
-    })
+        refused.push(Violation::new(shown, message, Reason::Invalid));
+        if refused.len() >= MAX_REFUSED_MEMBERS || !leave_out(&mut value, &path) {
+            return Err(ValidationError::several(refused));
+        }
+    }
+}
+
+/// Removes the member at `path` from `value`; false when `path` names no member of an object.
+fn leave_out(value: &mut Value, path: &[Segment]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for segment in parents {
+        let next = match (segment, at) {
+            (Segment::Map { key }, Value::Object(map)) => map.get_mut(key),
+            (Segment::Seq { index }, Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else { return false };
+        at = next;
+    }
+    match (last, at) {
+        (Segment::Map { key }, Value::Object(map)) => map.remove(key).is_some(),
+        _ => false,
+    }
 }
 
 /// Serde quotes the offending value in type errors (`invalid type: string "Hi Ana", expected
@@ -460,28 +505,59 @@ mod tests {
         assert!(std::ptr::eq(friendly.unwrap().names, &FRIENDLY));
     }
 
+    /// What the wire side refused of `value`: the members left out of the reading, or the
+    /// violations that stopped it.
+    fn refused(value: Value) -> ValidationError {
+        match from_value(value) {
+            Ok(request) => ValidationError::several(request.refused),
+            Err(err) => err,
+        }
+    }
+
     #[test]
     fn an_unknown_field_is_refused_with_its_name() {
-        let err = from_value(json!({"to": "+14255550100", "temlate": {}})).unwrap_err();
+        let err = refused(json!({"to": "+14255550100", "temlate": {}}));
         assert!(err.violations()[0].message.contains("temlate"), "{err}");
     }
 
     #[test]
-    fn a_wrong_type_is_reported_at_its_path_without_echoing_a_phone_number() {
-        let err = from_value(
-            json!({"to": "+14255550100", "template": {"customAttributes": {"time": 1030}}}),
+    fn the_reading_goes_on_past_every_refused_member_and_keeps_the_rest() {
+        let request = from_value(
+            json!({"to": "+14255550100", "temlate": {}, "displayName": 7,
+            "message": {"content": "hi", "x": 1}}),
         )
-        .unwrap_err();
+        .unwrap();
+        let fields: Vec<&str> = request.refused.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["displayName", "message.x", "temlate"]);
+        assert_eq!(request.input.endpoints.to.as_deref(), Some("+14255550100"));
+        assert!(request.input.message.is_some());
+        let clean = from_value(json!({"to": "+14255550100"})).unwrap();
+        assert!(clean.refused.is_empty());
+    }
+
+    #[test]
+    fn a_hostile_document_is_read_again_at_most_a_bounded_number_of_times() {
+        let many: serde_json::Map<String, Value> = (0..100)
+            .map(|i| (format!("x{i:03}"), Value::from(1)))
+            .collect();
+        let err = from_value(Value::Object(many)).unwrap_err();
+        assert_eq!(err.violations().len(), MAX_REFUSED_MEMBERS);
+    }
+
+    #[test]
+    fn a_wrong_type_is_reported_at_its_path_without_echoing_a_phone_number() {
+        let err = refused(
+            json!({"to": "+14255550100", "template": {"customAttributes": {"time": 1030}}}),
+        );
         assert_eq!(err.violations()[0].field, "template.customAttributes.time");
-        let err = from_value(json!({"chatDurationInMinutes": "+14255550100"})).unwrap_err();
+        let err = refused(json!({"chatDurationInMinutes": "+14255550100"}));
         assert_eq!(err.violations()[0].field, "chatDurationInMinutes");
         assert!(!err.to_string().contains("4255550100"), "{err}");
     }
 
     #[test]
     fn a_wrong_type_error_never_quotes_the_value() {
-        let err = from_value(json!({"to": "+14255550100", "message": "Hi Ana, see you at 10:30"}))
-            .unwrap_err();
+        let err = refused(json!({"to": "+14255550100", "message": "Hi Ana, see you at 10:30"}));
         let text = err.to_string();
         assert!(!text.contains("Ana"), "{text}");
         assert!(

@@ -556,6 +556,52 @@ fn every_violation_of_a_request_is_reported_not_only_the_first() {
 }
 
 #[test]
+fn an_unknown_or_mistyped_member_is_reported_together_with_every_other_violation() {
+    // (request, the fields every violation names, in order)
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"channel": "WHATSAPP", "to": "14255550100", "message": {"content": "free text"},
+                   "temlate": {"knowledgeBaseId": "kb", "messageTemplateId": "t"}}),
+            vec!["temlate", "to", "message"],
+        ),
+        (
+            json!({"to": "+14255550100", "message": {"content": "hi", "contentTyp": "text/plain"},
+                   "chatDurationInMinutes": 5, "displayName": 7}),
+            vec!["displayName", "message.contentTyp", "chatDurationInMinutes"],
+        ),
+        (
+            patched(
+                &native_sms(),
+                &json!({
+                "DestinationEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "14255550100"},
+                "InitialSystemMessage": {"ContentType": "text/plain", "Content": "hi", "Extra": 1},
+                "ChatDurationInMinutes": 5}),
+            ),
+            vec![
+                "InitialSystemMessage.Extra",
+                "DestinationEndpoint.Address",
+                "ChatDurationInMinutes",
+            ],
+        ),
+        // Alone, it is still refused: no member is ever dropped silently.
+        (
+            patched(&friendly_sms(), &json!({"temlate": {}})),
+            vec!["temlate"],
+        ),
+        // A wrongly typed member is reported once, not again as missing.
+        (
+            json!({"to": 14255550100_i64, "message": {"content": "hi"}}),
+            vec!["to"],
+        ),
+    ];
+    for (request, expected) in cases {
+        let err = validate(request.clone()).unwrap_err();
+        let fields: Vec<&str> = err.violations().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, expected, "{request}");
+    }
+}
+
+#[test]
 fn missing_configuration_is_reported_with_the_variable_to_set() {
     let bare = outbound_chat::Config::from_lookup(|_| None).unwrap();
     let err = validate_with(friendly_sms(), &bare).unwrap_err();
