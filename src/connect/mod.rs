@@ -5,8 +5,9 @@
 pub mod sdk;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use crate::domain::OutboundChat;
 
@@ -62,20 +63,24 @@ pub enum StartError {
 
 /// Starts outbound chat contacts. The chat carries its client token; implementations must send
 /// it so that a retried request never starts a second contact.
+///
+/// Every port returns a [`BoxFuture`], the one future shape of the crate's ports: the queue and
+/// the state are held as trait objects, and a boxed future per Connect call costs nothing
+/// measurable beside the call.
 pub trait ContactStarter: Send + Sync {
-    fn start_contact(
-        &self,
-        chat: &OutboundChat,
-    ) -> impl Future<Output = Result<ContactId, StartError>> + Send;
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>>;
 }
 
 /// A shared port is a port: one Connect client may serve several functions (and a test keeps
 /// its fake while the function holds it).
 impl<C: ContactStarter + ?Sized> ContactStarter for Arc<C> {
-    fn start_contact(
-        &self,
-        chat: &OutboundChat,
-    ) -> impl Future<Output = Result<ContactId, StartError>> + Send {
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>> {
         (**self).start_contact(chat)
     }
 }

@@ -10,6 +10,7 @@ use aws_sdk_connect::types::{
     ChatMessage, Endpoint, EndpointType, ParticipantDetails, SegmentAttributeValue,
     TemplateAttributes, TemplatedMessageConfig,
 };
+use futures::future::BoxFuture;
 
 use super::{ContactId, ContactStarter, StartError};
 use crate::aws::client::{shared_config, timeout_config};
@@ -89,88 +90,93 @@ impl ClassifyRetry for QuotaIsNotRetried {
 }
 
 impl ContactStarter for SdkContactStarter {
-    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
-        let mut call = self
-            .client
-            .start_outbound_chat_contact()
-            .instance_id(chat.instance_id().as_str())
-            .contact_flow_id(chat.contact_flow_id().as_str())
-            .source_endpoint(
-                Endpoint::builder()
-                    .r#type(EndpointType::ConnectPhonenumberArn)
-                    .address(chat.source().as_str())
-                    .build(),
-            )
-            .destination_endpoint(
-                Endpoint::builder()
-                    .r#type(EndpointType::TelephoneNumber)
-                    .address(chat.destination().e164())
-                    .build(),
-            )
-            .segment_attributes(
-                SUBTYPE_KEY,
-                SegmentAttributeValue::builder()
-                    .value_string(chat.channel().subtype())
-                    .build(),
-            )
-            .set_chat_duration_in_minutes(chat.chat_duration().map(|d| d.minutes()))
-            .set_related_contact_id(chat.related_contact_id().map(|id| id.as_str().to_owned()))
-            .set_client_token(chat.client_token().map(|t| t.as_str().to_owned()))
-            .set_supported_messaging_content_types(
-                chat.supported_content_types()
-                    .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect()),
-            );
-        for (key, value) in chat.segment_attributes().iter() {
-            call = call.segment_attributes(key, segment_value(value));
-        }
-        for (key, value) in chat.attributes().iter() {
-            call = call.attributes(key, value);
-        }
-        if let Some(name) = chat.display_name() {
-            call = call.participant_details(
-                ParticipantDetails::builder()
-                    .display_name(name.as_str())
-                    .build()
-                    .map_err(construction)?,
-            );
-        }
-        match chat.initial_message() {
-            Some(InitialMessage::System(message)) => {
-                call = call.initial_system_message(
-                    ChatMessage::builder()
-                        .content_type(message.content_type().as_str())
-                        .content(message.content())
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>> {
+        Box::pin(async move {
+            let mut call = self
+                .client
+                .start_outbound_chat_contact()
+                .instance_id(chat.instance_id().as_str())
+                .contact_flow_id(chat.contact_flow_id().as_str())
+                .source_endpoint(
+                    Endpoint::builder()
+                        .r#type(EndpointType::ConnectPhonenumberArn)
+                        .address(chat.source().as_str())
+                        .build(),
+                )
+                .destination_endpoint(
+                    Endpoint::builder()
+                        .r#type(EndpointType::TelephoneNumber)
+                        .address(chat.destination().e164())
+                        .build(),
+                )
+                .segment_attributes(
+                    SUBTYPE_KEY,
+                    SegmentAttributeValue::builder()
+                        .value_string(chat.channel().subtype())
+                        .build(),
+                )
+                .set_chat_duration_in_minutes(chat.chat_duration().map(|d| d.minutes()))
+                .set_related_contact_id(chat.related_contact_id().map(|id| id.as_str().to_owned()))
+                .set_client_token(chat.client_token().map(|t| t.as_str().to_owned()))
+                .set_supported_messaging_content_types(
+                    chat.supported_content_types()
+                        .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect()),
+                );
+            for (key, value) in chat.segment_attributes().iter() {
+                call = call.segment_attributes(key, segment_value(value));
+            }
+            for (key, value) in chat.attributes().iter() {
+                call = call.attributes(key, value);
+            }
+            if let Some(name) = chat.display_name() {
+                call = call.participant_details(
+                    ParticipantDetails::builder()
+                        .display_name(name.as_str())
                         .build()
                         .map_err(construction)?,
                 );
             }
-            Some(InitialMessage::Template(template)) => {
-                let attributes = TemplateAttributes::builder()
-                    .set_custom_attributes(Some(
-                        template.custom_attributes().clone().into_iter().collect(),
-                    ))
-                    .set_customer_profile_attributes(
-                        template.customer_profile_attributes().map(str::to_owned),
-                    )
-                    .build();
-                call = call.initial_templated_system_message(
-                    TemplatedMessageConfig::builder()
-                        .knowledge_base_id(template.knowledge_base_id())
-                        .message_template_id(template.message_template_id())
-                        .template_attributes(attributes)
-                        .build()
-                        .map_err(construction)?,
-                );
+            match chat.initial_message() {
+                Some(InitialMessage::System(message)) => {
+                    call = call.initial_system_message(
+                        ChatMessage::builder()
+                            .content_type(message.content_type().as_str())
+                            .content(message.content())
+                            .build()
+                            .map_err(construction)?,
+                    );
+                }
+                Some(InitialMessage::Template(template)) => {
+                    let attributes = TemplateAttributes::builder()
+                        .set_custom_attributes(Some(
+                            template.custom_attributes().clone().into_iter().collect(),
+                        ))
+                        .set_customer_profile_attributes(
+                            template.customer_profile_attributes().map(str::to_owned),
+                        )
+                        .build();
+                    call = call.initial_templated_system_message(
+                        TemplatedMessageConfig::builder()
+                            .knowledge_base_id(template.knowledge_base_id())
+                            .message_template_id(template.message_template_id())
+                            .template_attributes(attributes)
+                            .build()
+                            .map_err(construction)?,
+                    );
+                }
+                None => {}
             }
-            None => {}
-        }
-        let output = call.send().await.map_err(classify)?;
-        output
-            .contact_id()
-            .map(ContactId::new)
-            .ok_or_else(|| StartError::Transient {
-                message: "Connect answered without a ContactId".into(),
-            })
+            let output = call.send().await.map_err(classify)?;
+            output
+                .contact_id()
+                .map(ContactId::new)
+                .ok_or_else(|| StartError::Transient {
+                    message: "Connect answered without a ContactId".into(),
+                })
+        })
     }
 }
 

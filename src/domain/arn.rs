@@ -1,9 +1,11 @@
 //! Amazon Resource Names: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, the one reading
-//! shared by segment attributes' `ValueArn` and the source phone-number ARN.
+//! shared by segment attributes' `ValueArn`, the source phone-number ARN, and the SQS queue
+//! an event came from.
 
 /// The parts of a well-formed ARN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct ArnParts<'a> {
+pub struct ArnParts<'a> {
+    pub partition: &'a str,
     pub service: &'a str,
     pub region: &'a str,
     pub account: &'a str,
@@ -14,7 +16,7 @@ pub(super) struct ArnParts<'a> {
 /// `aws-us-gov`, `aws-iso-b`); the service is lowercase letters, digits and `-`; the region is
 /// empty (a global resource) or lowercase letters, digits and `-`; the account is empty or 12
 /// digits; the resource is not empty and may hold `:` and `/`.
-pub(super) fn parse_arn(raw: &str) -> Option<ArnParts<'_>> {
+pub fn parse_arn(raw: &str) -> Option<ArnParts<'_>> {
     let mut parts = raw.splitn(6, ':');
     let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
         parts.next(),
@@ -43,6 +45,7 @@ pub(super) fn parse_arn(raw: &str) -> Option<ArnParts<'_>> {
         && account_ok
         && !resource.is_empty();
     valid.then_some(ArnParts {
+        partition,
         service,
         region,
         account,

@@ -16,6 +16,7 @@ mod segments;
 mod violation;
 mod zone;
 
+pub use arn::parse_arn;
 pub use channel::{Channel, SUBTYPE_KEY};
 pub use defaults::Defaults;
 pub use endpoints::{EndpointInput, EndpointNames};

@@ -3,12 +3,13 @@
 
 pub mod sdk;
 
-use std::future::Future;
-use std::pin::Pin;
+use futures::future::BoxFuture;
 
-/// A boxed future, so that the port is a trait object: the function holds a queue only when a
-/// send window is configured.
-pub type QueueFuture<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + Send + 'a>>;
+use crate::domain::parse_arn;
+
+/// What a queue call gives: a [`BoxFuture`], the ports' one future shape, so that the port is a
+/// trait object.
+pub type QueueFuture<'a> = BoxFuture<'a, Result<(), QueueError>>;
 
 /// Holds requests back in SQS.
 pub trait RequestQueue: Send + Sync {
@@ -49,21 +50,13 @@ pub const MAX_DELAY_SECONDS: u32 = 15 * 60;
 /// `https://sqs.us-east-1.amazonaws.com/123456789012/q`). The SDK sends the call to its own
 /// endpoint (`AWS_ENDPOINT_URL_SQS` included); the URL only names the queue.
 pub fn queue_url_of_arn(arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("sqs"), Some(region), Some(account), Some(name)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let domain = match partition {
+    let parts = parse_arn(arn)
+        .filter(|p| p.service == "sqs" && !p.region.is_empty() && !p.account.is_empty())?;
+    let domain = match parts.partition {
         "aws-cn" => "amazonaws.com.cn",
         _ => "amazonaws.com",
     };
+    let (region, account, name) = (parts.region, parts.account, parts.resource);
     Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
 }
 
@@ -84,6 +77,8 @@ mod tests {
             ),
             ("arn:aws:sns:us-east-1:123456789012:topic", None),
             ("requests", None),
+            ("arn:aws:sqs::123456789012:requests", None),
+            ("arn:aws:sqs:us-east-1::requests", None),
         ];
         for (arn, url) in cases {
             assert_eq!(queue_url_of_arn(arn).as_deref(), url, "{arn}");

@@ -28,9 +28,12 @@ pub(crate) mod tests {
     pub(crate) struct CountingConnect(Arc<AtomicUsize>);
 
     impl ContactStarter for CountingConnect {
-        async fn start_contact(&self, _: &OutboundChat) -> Result<ContactId, StartError> {
+        fn start_contact<'a>(
+            &'a self,
+            _: &'a OutboundChat,
+        ) -> futures::future::BoxFuture<'a, Result<ContactId, StartError>> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(ContactId::new(format!("contact-{n}")))
+            Box::pin(async move { Ok(ContactId::new(format!("contact-{n}"))) })
         }
     }
 

@@ -1,6 +1,7 @@
 //! Shared test helpers: a scriptable fake Connect port, the sample events, a test
 //! configuration, and a function wired to the fake.
 
+use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -97,32 +98,37 @@ impl FakeConnect {
 }
 
 impl ContactStarter for FakeConnect {
-    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
-        let latency = *self.latency.lock().unwrap();
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        let number = chat.destination().e164().to_owned();
-        self.calls.lock().unwrap().push(chat.clone());
-        let nth = {
-            let mut counts = self.per_number.lock().unwrap();
-            let count = counts.entry(number.clone()).or_default();
-            *count += 1;
-            *count
-        };
-        match self.scripts.lock().unwrap().get(&number) {
-            Some(Script::Always(err)) => return Err(err.clone()),
-            Some(Script::Nth(n, err)) if *n == nth => return Err(err.clone()),
-            _ => {}
-        }
-        let token = chat
-            .client_token()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default();
-        Ok(ContactId::new(format!(
-            "contact-{}",
-            &token[..token.len().min(12)]
-        )))
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>> {
+        Box::pin(async move {
+            let latency = *self.latency.lock().unwrap();
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            let number = chat.destination().e164().to_owned();
+            self.calls.lock().unwrap().push(chat.clone());
+            let nth = {
+                let mut counts = self.per_number.lock().unwrap();
+                let count = counts.entry(number.clone()).or_default();
+                *count += 1;
+                *count
+            };
+            match self.scripts.lock().unwrap().get(&number) {
+                Some(Script::Always(err)) => return Err(err.clone()),
+                Some(Script::Nth(n, err)) if *n == nth => return Err(err.clone()),
+                _ => {}
+            }
+            let token = chat
+                .client_token()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default();
+            Ok(ContactId::new(format!(
+                "contact-{}",
+                &token[..token.len().min(12)]
+            )))
+        })
     }
 }
 

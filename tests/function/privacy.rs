@@ -5,6 +5,7 @@
 //! the Display or Debug of an error. The compiled binary is checked the same way, through the
 //! Runtime API emulator, since only it runs lambda_runtime's own layers.
 
+use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::future::Future;
@@ -297,11 +298,16 @@ pub(crate) async fn invoke_rendered<C: ContactStarter>(
 struct OpaqueIds(FakeConnect);
 
 impl ContactStarter for OpaqueIds {
-    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
-        let id = self.0.start_contact(chat).await?;
-        let mut hasher = DefaultHasher::new();
-        id.as_str().hash(&mut hasher);
-        Ok(ContactId::new(format!("{:016x}", hasher.finish())))
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>> {
+        Box::pin(async move {
+            let id = self.0.start_contact(chat).await?;
+            let mut hasher = DefaultHasher::new();
+            id.as_str().hash(&mut hasher);
+            Ok(ContactId::new(format!("{:016x}", hasher.finish())))
+        })
     }
 }
 

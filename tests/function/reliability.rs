@@ -3,6 +3,7 @@
 //! lost or started twice, and a run against a slow Connect in which throttled records go back to
 //! the queue instead of toward the dead-letter queue.
 
+use futures::future::BoxFuture;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -125,14 +126,19 @@ impl CountingConnect {
 }
 
 impl ContactStarter for CountingConnect {
-    async fn start_contact(&self, chat: &OutboundChat) -> Result<ContactId, StartError> {
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
-        let number = chat.destination().e164().to_owned();
-        self.called.lock().unwrap().push(number.clone());
-        tokio::time::sleep(self.latency).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        Ok(ContactId::new(format!("contact-{number}")))
+    fn start_contact<'a>(
+        &'a self,
+        chat: &'a OutboundChat,
+    ) -> BoxFuture<'a, Result<ContactId, StartError>> {
+        Box::pin(async move {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            let number = chat.destination().e164().to_owned();
+            self.called.lock().unwrap().push(number.clone());
+            tokio::time::sleep(self.latency).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(ContactId::new(format!("contact-{number}")))
+        })
     }
 }
 
