@@ -4,10 +4,10 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use crate::domain::Defaults;
 use crate::domain::{
     Category, ChatDuration, ContactFlowId, InstanceId, PhoneNumberArn, RecipientTimeZone,
 };
+use crate::domain::{Defaults, SmsRules};
 use crate::policy::{CapPolicy, CapRules, CapScope, RecipientKey};
 use crate::policy::{SendWindow, WindowPolicy};
 
@@ -62,12 +62,26 @@ pub struct Config {
     pub(crate) send_window: Option<WindowPolicy>,
     /// The queue deferred requests of non-SQS triggers are handed to (`REQUEST_QUEUE_URL`).
     pub(crate) request_queue_url: Option<String>,
+    /// How long after its first receive a throttled SQS record is still re-sent to its queue
+    /// (`REQUEUE_MAX_HOURS`).
+    pub(crate) requeue_max_age: Duration,
     /// How long the instance sends nothing after Connect reports a quota reached:
     /// [`QUOTA_PAUSE`]; not read from the environment.
     pub(crate) quota_pause: Duration,
     /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
     pub(crate) protection: Option<ProtectionConfig>,
 }
+
+/// The slowest rate `CONNECT_MAX_REQUESTS_PER_SECOND` accepts (one call every 100 s); at the
+/// adaptive floor (2 % of it) an interval is still well within a `Duration`.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.01;
+/// The fastest rate it accepts: far above any account's quota.
+pub const MAX_REQUESTS_PER_SECOND: f64 = 100_000.0;
+/// `REQUEUE_MAX_HOURS` when unset, and its largest value (SQS's longest retention).
+const DEFAULT_REQUEUE_MAX_HOURS: u64 = 24;
+const MAX_REQUEUE_MAX_HOURS: u64 = 14 * 24;
+/// The largest `SMS_MAX_SEGMENTS`: a text Connect accepts (1,024 characters) never needs more.
+const MAX_SMS_SEGMENTS: u32 = 20;
 
 /// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
 /// for this long, in any invocation: the chat quota frees up as chats end, over minutes. Also the
@@ -163,101 +177,156 @@ impl Config {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-
-        let defaults = Defaults {
-            instance_id: get("CONNECT_INSTANCE_ID")
-                .map(|v| parse("CONNECT_INSTANCE_ID", InstanceId::parse(&v)))
-                .transpose()?,
-            contact_flow_id: get("CONNECT_CONTACT_FLOW_ID")
-                .map(|v| parse("CONNECT_CONTACT_FLOW_ID", ContactFlowId::parse(&v)))
-                .transpose()?,
-            sms_source: get("SMS_SOURCE_PHONE_NUMBER_ARN")
-                .map(|v| parse("SMS_SOURCE_PHONE_NUMBER_ARN", PhoneNumberArn::parse(&v)))
-                .transpose()?,
-            whatsapp_source: get("WHATSAPP_SOURCE_PHONE_NUMBER_ARN")
-                .map(|v| {
-                    parse(
-                        "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
-                        PhoneNumberArn::parse(&v),
-                    )
-                })
-                .transpose()?,
-            chat_duration: get("DEFAULT_CHAT_DURATION_MINUTES")
-                .map(|v| {
-                    let minutes = v
-                        .parse::<i64>()
-                        .map_err(|_| format!("must be a whole number of minutes, found {v:?}"))
-                        .and_then(ChatDuration::new);
-                    parse("DEFAULT_CHAT_DURATION_MINUTES", minutes)
-                })
-                .transpose()?,
-        };
-
-        let max_in_flight = match get("MAX_IN_FLIGHT") {
-            None => NonZeroUsize::new(10).expect("10 is not zero"),
-            Some(v) => parse(
-                "MAX_IN_FLIGHT",
-                v.parse::<NonZeroUsize>()
-                    .map_err(|_| format!("must be a whole number of at least 1, found {v:?}")),
-            )?,
-        };
-        let max_requests_per_second = get("CONNECT_MAX_REQUESTS_PER_SECOND")
-            .map(|v| {
-                let rate = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|r| r.is_finite() && *r > 0.0)
-                    .ok_or_else(|| {
-                        format!("must be a number of requests per second above 0, found {v:?}")
-                    });
-                parse("CONNECT_MAX_REQUESTS_PER_SECOND", rate)
-            })
-            .transpose()?;
-        let pacing = match (get("CONNECT_PACING").as_deref(), max_requests_per_second) {
-            (None | Some("adaptive"), Some(ceiling)) => Pacing::Adaptive { ceiling },
-            (Some("fixed"), Some(rate)) => Pacing::Fixed { rate },
-            (None, None) => Pacing::Off,
-            (Some("adaptive" | "fixed"), None) => {
-                return Err(ConfigError {
-                    variable: "CONNECT_PACING",
-                    problem: "needs CONNECT_MAX_REQUESTS_PER_SECOND (the account's quota)".into(),
-                });
-            }
-            (Some(other), _) => {
-                return Err(ConfigError {
-                    variable: "CONNECT_PACING",
-                    problem: format!("must be adaptive or fixed, found {other:?}"),
-                });
-            }
-        };
-        let metrics_namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| "OutboundChat".into());
-        if metrics_namespace.len() > 255 {
-            return Err(ConfigError {
-                variable: "METRICS_NAMESPACE",
-                problem: "must be at most 255 characters".into(),
-            });
-        }
-
         let default_category = get("DEFAULT_CATEGORY")
             .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
             .transpose()?
             .unwrap_or(Category::Transactional);
-        let request_queue_url = get("REQUEST_QUEUE_URL")
-            .map(|v| parse("REQUEST_QUEUE_URL", queue_url(v)))
-            .transpose()?;
-
         Ok(Self {
-            defaults,
-            max_in_flight,
-            pacing,
-            metrics_namespace,
+            defaults: defaults(&get)?,
+            max_in_flight: max_in_flight(&get)?,
+            pacing: pacing(&get)?,
+            metrics_namespace: metrics_namespace(&get)?,
             timeouts: SendTimeouts::default(),
             send_window: send_window(&get, default_category)?,
-            request_queue_url,
+            request_queue_url: get("REQUEST_QUEUE_URL")
+                .map(|v| parse("REQUEST_QUEUE_URL", queue_url(v)))
+                .transpose()?,
+            requeue_max_age: requeue_max_age(&get)?,
             quota_pause: QUOTA_PAUSE,
             protection: protection(&get, default_category)?,
         })
     }
+}
+
+/// What fills a request's gaps: `CONNECT_INSTANCE_ID`, `CONNECT_CONTACT_FLOW_ID`, the source
+/// numbers, `DEFAULT_CHAT_DURATION_MINUTES`; and the SMS cost rules (`SMS_MAX_SEGMENTS`,
+/// `SMS_SMART_ENCODING`), which the domain applies as it reads a message.
+fn defaults(get: &impl Fn(&str) -> Option<String>) -> Result<Defaults, ConfigError> {
+    Ok(Defaults {
+        instance_id: get("CONNECT_INSTANCE_ID")
+            .map(|v| parse("CONNECT_INSTANCE_ID", InstanceId::parse(&v)))
+            .transpose()?,
+        contact_flow_id: get("CONNECT_CONTACT_FLOW_ID")
+            .map(|v| parse("CONNECT_CONTACT_FLOW_ID", ContactFlowId::parse(&v)))
+            .transpose()?,
+        sms_source: read(get, "SMS_SOURCE_PHONE_NUMBER_ARN", PhoneNumberArn::parse)?,
+        whatsapp_source: read(
+            get,
+            "WHATSAPP_SOURCE_PHONE_NUMBER_ARN",
+            PhoneNumberArn::parse,
+        )?,
+        chat_duration: read(get, "DEFAULT_CHAT_DURATION_MINUTES", |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| format!("must be a whole number of minutes, found {v:?}"))
+                .and_then(ChatDuration::new)
+        })?,
+        sms: SmsRules {
+            max_segments: read(get, "SMS_MAX_SEGMENTS", |v: &str| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=MAX_SMS_SEGMENTS).contains(n))
+                    .ok_or_else(|| {
+                        format!("must be a whole number from 1 to {MAX_SMS_SEGMENTS}, found {v:?}")
+                    })
+            })?,
+            smart_encoding: read(get, "SMS_SMART_ENCODING", flag)?.unwrap_or(false),
+        },
+    })
+}
+
+/// The variable `name` read with `reader`, when set.
+fn read<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    reader: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    get(name).map(|v| parse(name, reader(&v))).transpose()
+}
+
+/// `true` or `false`, in any case.
+fn flag(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("must be true or false, found {raw:?}")),
+    }
+}
+
+/// `MAX_IN_FLIGHT`: most Connect calls in flight in one invocation (default 10).
+fn max_in_flight(get: &impl Fn(&str) -> Option<String>) -> Result<NonZeroUsize, ConfigError> {
+    match get("MAX_IN_FLIGHT") {
+        None => Ok(NonZeroUsize::new(10).expect("10 is not zero")),
+        Some(v) => parse(
+            "MAX_IN_FLIGHT",
+            v.parse::<NonZeroUsize>()
+                .map_err(|_| format!("must be a whole number of at least 1, found {v:?}")),
+        ),
+    }
+}
+
+/// `CONNECT_MAX_REQUESTS_PER_SECOND` and `CONNECT_PACING`. The rate is bounded so that no pacing
+/// interval (one over the rate, at the adaptive floor too) can overflow a `Duration`, and a
+/// value out of range fails the cold start instead of a send.
+fn pacing(get: &impl Fn(&str) -> Option<String>) -> Result<Pacing, ConfigError> {
+    let max_requests_per_second = get("CONNECT_MAX_REQUESTS_PER_SECOND")
+        .map(|v| {
+            let rate = v
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (MIN_REQUESTS_PER_SECOND..=MAX_REQUESTS_PER_SECOND).contains(r))
+                .ok_or_else(|| {
+                    format!(
+                        "must be a number of requests per second from {MIN_REQUESTS_PER_SECOND} to {MAX_REQUESTS_PER_SECOND}, found {v:?}"
+                    )
+                });
+            parse("CONNECT_MAX_REQUESTS_PER_SECOND", rate)
+        })
+        .transpose()?;
+    let refused = |problem: String| ConfigError {
+        variable: "CONNECT_PACING",
+        problem,
+    };
+    match (get("CONNECT_PACING").as_deref(), max_requests_per_second) {
+        (None | Some("adaptive"), Some(ceiling)) => Ok(Pacing::Adaptive { ceiling }),
+        (Some("fixed"), Some(rate)) => Ok(Pacing::Fixed { rate }),
+        (None, None) => Ok(Pacing::Off),
+        (Some("adaptive" | "fixed"), None) => Err(refused(
+            "needs CONNECT_MAX_REQUESTS_PER_SECOND (the account's quota)".into(),
+        )),
+        (Some(other), _) => Err(refused(format!(
+            "must be adaptive or fixed, found {other:?}"
+        ))),
+    }
+}
+
+/// `METRICS_NAMESPACE` (default `OutboundChat`), at most 255 characters as CloudWatch allows.
+fn metrics_namespace(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| "OutboundChat".into());
+    if namespace.len() > 255 {
+        return Err(ConfigError {
+            variable: "METRICS_NAMESPACE",
+            problem: "must be at most 255 characters".into(),
+        });
+    }
+    Ok(namespace)
+}
+
+/// `REQUEUE_MAX_HOURS` (default 24, 1 to 336: the 14 days SQS keeps a message at most): how long
+/// after its first receive a throttled record's copies are still re-sent to its queue.
+fn requeue_max_age(get: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let hours = match get("REQUEUE_MAX_HOURS") {
+        None => DEFAULT_REQUEUE_MAX_HOURS,
+        Some(v) => parse(
+            "REQUEUE_MAX_HOURS",
+            v.parse::<u64>()
+                .ok()
+                .filter(|h| (1..=MAX_REQUEUE_MAX_HOURS).contains(h))
+                .ok_or_else(|| {
+                    format!("must be a whole number of hours from 1 to {MAX_REQUEUE_MAX_HOURS}, found {v:?}")
+                }),
+        )?,
+    };
+    Ok(Duration::from_secs(hours * 3600))
 }
 
 /// The send windows and what they bind; `None` when no `SEND_WINDOW*` is set. The other

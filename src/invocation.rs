@@ -114,6 +114,8 @@ pub struct PacingTally {
 #[derive(Debug, Default)]
 pub struct ChannelTally {
     pub started: u32,
+    /// SMS segments of the contacts started (an SMS with text of its own): what carriers bill.
+    pub sms_segments: u32,
     /// Suppressed requests by reason (`DO_NOT_CONTACT`, `FREQUENCY_CAP`).
     pub suppressed: BTreeMap<&'static str, u32>,
     /// Requests held until their send window opens.
@@ -136,7 +138,10 @@ impl Tally {
             entry.latencies_ms.push(latency.as_secs_f64() * 1000.0);
         }
         match outcome {
-            Outcome::Started(_) => entry.started += 1,
+            Outcome::Started(_, cost) => {
+                entry.started += 1;
+                entry.sms_segments += cost.map_or(0, |c| c.segments);
+            }
             Outcome::Suppressed(reason) => {
                 *entry.suppressed.entry(reason.as_str()).or_default() += 1;
             }

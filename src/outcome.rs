@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use crate::config::QUOTA_PAUSE;
 use crate::connect::{ContactId, StartError};
-use crate::domain::{Reason, ValidationError};
+use crate::domain::{Reason, SmsCost, ValidationError};
 use crate::policy::{Refusal, SuppressReason};
 use crate::store::StateError;
 
@@ -17,15 +17,19 @@ use crate::store::StateError;
 ///
 /// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item |
 /// |---|---|---|---|---|
-/// | started | not reported | `{"contactId"}` | 200 | `SuccessfulRequestList` |
+/// | started | not reported | `{"contactId"}` (+ SMS cost) | 200 | `SuccessfulRequestList` |
 /// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
 /// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` |
 /// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
 /// | requeued (SQS standard only) | re-sent with a delay, not reported | — | — | — |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Started(ContactId),
-    Deferred { not_before: Timestamp },
+    /// The contact Connect started, and what the message costs when it is an SMS with text of
+    /// its own (every answer that carries the contact id carries the cost too).
+    Started(ContactId, Option<SmsCost>),
+    Deferred {
+        not_before: Timestamp,
+    },
     Suppressed(SuppressReason),
     Failed(Failure),
     Requeued(Requeue),
@@ -59,6 +63,14 @@ pub enum Failure {
     /// Outside its send window, and it could not be held for the opening.
     #[error("{0}")]
     NotDeferred(DeferralFailed),
+    /// A throttled SQS record whose copies were re-sent for `REQUEUE_MAX_HOURS` since it was
+    /// first received: reported like any other failure, so that its queue's dead-letter policy
+    /// takes it.
+    #[error("{cause} (re-sent to its queue since {first_received}: no more re-sends)")]
+    ResendLimit {
+        cause: Box<Failure>,
+        first_received: Timestamp,
+    },
 }
 
 /// Why the function chose not to call Connect for a valid request.
@@ -130,6 +142,7 @@ impl Failure {
             Self::Refused(_) => ErrorKind::ValidationError,
             Self::NotDeferred(DeferralFailed::NoQueue { .. }) => ErrorKind::OutsideSendWindow,
             Self::NotDeferred(DeferralFailed::NotHeld { .. }) => ErrorKind::Unavailable,
+            Self::ResendLimit { cause, .. } => cause.error_kind(),
         }
     }
 
@@ -144,6 +157,7 @@ impl Failure {
                 Reason::InvalidCustomerEndpoint => "INVALID_CUSTOMER_ENDPOINT",
                 Reason::InvalidSystemEndpoint => "INVALID_SYSTEM_ENDPOINT",
                 Reason::InvalidAttributeKey => "INVALID_ATTRIBUTE_KEY",
+                Reason::TooManySegments => "TOO_MANY_SEGMENTS",
                 Reason::Invalid => "INVALID_REQUEST",
             },
             Self::Expired => "EXPIRED",
@@ -162,6 +176,7 @@ impl Failure {
             Self::Refused(refusal) => refusal.code(),
             Self::NotDeferred(DeferralFailed::NoQueue { .. }) => "OUTSIDE_SEND_WINDOW",
             Self::NotDeferred(DeferralFailed::NotHeld { .. }) => "INTERNAL_ERROR",
+            Self::ResendLimit { cause, .. } => cause.reason_code(),
         }
     }
 
@@ -176,6 +191,7 @@ impl Failure {
             Self::Connect(StartError::Transient { .. }) | Self::State(_) => 503,
             Self::Connect(StartError::Rejected { .. }) => 502,
             Self::Connect(StartError::Conflict { .. } | StartError::Idempotency { .. }) => 409,
+            Self::ResendLimit { cause, .. } => cause.http_status(),
         }
     }
 
@@ -192,6 +208,7 @@ impl Failure {
                     | StartError::Idempotency { .. }
             ),
             Self::NotSent(_) | Self::State(_) | Self::NotDeferred(_) => false,
+            Self::ResendLimit { cause, .. } => cause.is_permanent(),
         }
     }
 

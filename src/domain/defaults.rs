@@ -11,4 +11,16 @@ pub struct Defaults {
     pub sms_source: Option<PhoneNumberArn>,
     pub whatsapp_source: Option<PhoneNumberArn>,
     pub chat_duration: Option<ChatDuration>,
+    /// What an SMS may cost, and whether its text is made cheaper first.
+    pub sms: SmsRules,
+}
+
+/// The SMS cost rules (`SMS_MAX_SEGMENTS`, `SMS_SMART_ENCODING`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SmsRules {
+    /// Most segments an SMS may take; `None`: no limit.
+    pub max_segments: Option<u32>,
+    /// Replace typographic characters that have a GSM-7 look-alike before counting and
+    /// sending ([`super::sms::smart_encode`]).
+    pub smart_encoding: bool,
 }

@@ -7,7 +7,9 @@ use std::fmt;
 
 use super::attributes::length_problems;
 use super::channel::Channel;
+use super::defaults::SmsRules;
 use super::ids::TemplateRef;
+use super::sms::{SmsCost, smart_encode, sms_cost as sms_cost_of};
 use super::violation::{Check, Reason};
 
 /// Connect's limit on `InitialSystemMessage.Content` in UTF-8 bytes, for every content type (the
@@ -171,6 +173,16 @@ pub enum InitialMessage {
     Template(TemplatedMessage),
 }
 
+impl InitialMessage {
+    /// The text of a system message, as it is sent; `None` for a template.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Self::System(message) => Some(message.content()),
+            Self::Template(_) => None,
+        }
+    }
+}
+
 /// Content types a chat may declare in `SupportedMessagingContentTypes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SupportedContentType {
@@ -262,6 +274,7 @@ pub(super) fn initial_message(
     template: Option<TemplateInput>,
     channel: Channel,
     related: bool,
+    sms: SmsRules,
 ) -> Option<InitialMessage> {
     if message.is_some() && template.is_some() {
         let sentence = format!(
@@ -277,7 +290,8 @@ pub(super) fn initial_message(
         );
         check.push(names.message, sentence, Reason::Invalid);
     }
-    let message = message.map(|m| system_message(check, names, m));
+    let smart = channel == Channel::Sms && sms.smart_encoding;
+    let message = message.map(|m| system_message(check, names, m, smart));
     let template = template.map(|t| templated_message(check, names, t));
     match (message, template) {
         (Some(Some(m)), None) => Some(InitialMessage::System(m)),
@@ -290,6 +304,7 @@ fn system_message(
     check: &mut Check,
     names: &MessageNames,
     message: MessageInput,
+    smart: bool,
 ) -> Option<SystemMessage> {
     let content_type = match message.content_type {
         None => {
@@ -307,13 +322,46 @@ fn system_message(
             check.push(names.message_content, "is required", Reason::Invalid);
             None
         }
-        (Some(content), Some(t)) => check.field(
-            names.message_content,
-            Reason::Invalid,
-            SystemMessage::new(t, content),
-        ),
+        (Some(content), Some(t)) => {
+            // Before every length rule: what is checked is what is sent.
+            let content = match smart {
+                true => smart_encode(&content).into_owned(),
+                false => content,
+            };
+            check.field(
+                names.message_content,
+                Reason::Invalid,
+                SystemMessage::new(t, content),
+            )
+        }
         (Some(_), None) => None,
     }
+}
+
+/// What a system message sent as SMS costs (a template's text lives in Connect, so its cost is
+/// not known here), refused past `rules.max_segments` with the count in the sentence.
+pub(super) fn sms_cost(
+    check: &mut Check,
+    names: &MessageNames,
+    message: Option<&InitialMessage>,
+    channel: Channel,
+    rules: SmsRules,
+) -> Option<SmsCost> {
+    let Some(InitialMessage::System(message)) = message else {
+        return None;
+    };
+    if channel != Channel::Sms {
+        return None;
+    }
+    let cost = sms_cost_of(message.content());
+    if let Some(most) = rules.max_segments.filter(|most| cost.segments > *most) {
+        let sentence = format!(
+            "takes {} SMS segments in {}; SMS_MAX_SEGMENTS allows at most {most}",
+            cost.segments, cost.encoding
+        );
+        check.push(names.message_content, sentence, Reason::TooManySegments);
+    }
+    Some(cost)
 }
 
 fn templated_message(

@@ -35,6 +35,7 @@ use super::message::{
 };
 use super::phone::{DestinationNumber, PhoneNumberArn};
 use super::segments::{self, SegmentAttributes, SegmentInput};
+use super::sms::SmsCost;
 use super::violation::{Check, Reason, ValidationError};
 use super::zone::RecipientTimeZone;
 
@@ -112,6 +113,8 @@ pub struct OutboundChat {
     instance_id: InstanceId,
     contact_flow_id: ContactFlowId,
     initial_message: Option<InitialMessage>,
+    /// What the message costs as SMS, when it is an SMS with text of its own.
+    sms_cost: Option<SmsCost>,
     attributes: ContactAttributes,
     segment_attributes: SegmentAttributes,
     options: Options,
@@ -151,6 +154,14 @@ impl OutboundChat {
             input.template.take(),
             choice.channel,
             input.related_contact_id.is_some(),
+            defaults.sms,
+        );
+        let sms_cost = message::sms_cost(
+            &mut check,
+            &names.message,
+            initial_message.as_ref(),
+            choice.channel,
+            defaults.sms,
         );
         let attributes =
             attributes::contact_attributes(&mut check, names.attributes, input.attributes.take());
@@ -189,6 +200,7 @@ impl OutboundChat {
             instance_id,
             contact_flow_id,
             initial_message,
+            sms_cost,
             attributes,
             segment_attributes,
             options,
@@ -212,6 +224,11 @@ impl OutboundChat {
     }
     pub fn initial_message(&self) -> Option<&InitialMessage> {
         self.initial_message.as_ref()
+    }
+    /// The encoding and segments of an SMS with text of its own; `None` for WhatsApp and for
+    /// a template or no message (their text is Connect's).
+    pub fn sms_cost(&self) -> Option<SmsCost> {
+        self.sms_cost
     }
     pub fn attributes(&self) -> &ContactAttributes {
         &self.attributes

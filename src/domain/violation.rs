@@ -12,6 +12,8 @@ pub enum Reason {
     InvalidCustomerEndpoint,
     InvalidSystemEndpoint,
     InvalidAttributeKey,
+    /// An SMS longer than `SMS_MAX_SEGMENTS` allows.
+    TooManySegments,
     Invalid,
 }
 

@@ -21,12 +21,15 @@ pub trait RequestQueue: Send + Sync {
         seconds: u32,
     ) -> QueueFuture<'a>;
 
-    /// Puts `body` on the queue, invisible for `delay_seconds` (SendMessage).
+    /// Puts `body` on the queue, invisible for `delay_seconds` (SendMessage). A re-sent record
+    /// carries `first_received` (Unix milliseconds) as the message attribute
+    /// [`FIRST_RECEIVED_ATTRIBUTE`], so that its copies are not re-sent for ever.
     fn send_delayed<'a>(
         &'a self,
         queue_url: &'a str,
         body: String,
         delay_seconds: u32,
+        first_received: Option<i64>,
     ) -> QueueFuture<'a>;
 }
 
@@ -42,6 +45,11 @@ pub struct QueueError {
 /// less is asked, since the receipt was a moment ago; a later opening is reached by deferring
 /// again when the message comes back.
 pub const MAX_VISIBILITY_SECONDS: u32 = 12 * 3600 - 300;
+
+/// The message attribute a re-sent record's copy carries: when the record was first received,
+/// in Unix milliseconds (a Number). SQS counts receives per message, and a copy is a new
+/// message: this is what bounds the re-sends of one request (`REQUEUE_MAX_HOURS`).
+pub const FIRST_RECEIVED_ATTRIBUTE: &str = "firstReceivedAt";
 
 /// The longest delay SendMessage accepts.
 pub const MAX_DELAY_SECONDS: u32 = 15 * 60;

@@ -5,7 +5,9 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
-use super::{QueueError, QueueFuture, RequestQueue};
+use aws_sdk_sqs::types::MessageAttributeValue;
+
+use super::{FIRST_RECEIVED_ATTRIBUTE, QueueError, QueueFuture, RequestQueue};
 use crate::aws::client::{shared_config, timeout_config};
 use crate::aws::settings::ClientSettings;
 use crate::config::SendTimeouts;
@@ -53,13 +55,29 @@ impl RequestQueue for SdkRequestQueue {
         queue_url: &'a str,
         body: String,
         delay_seconds: u32,
+        first_received: Option<i64>,
     ) -> QueueFuture<'a> {
         Box::pin(async move {
+            let first_received = first_received
+                .map(|ms| {
+                    MessageAttributeValue::builder()
+                        .data_type("Number")
+                        .string_value(ms.to_string())
+                        .build()
+                })
+                .transpose()
+                .map_err(|err| QueueError {
+                    code: "BuildError".into(),
+                    message: err.to_string(),
+                })?;
             self.client
                 .send_message()
                 .queue_url(queue_url)
                 .message_body(body)
                 .delay_seconds(delay_seconds as i32)
+                .set_message_attributes(
+                    first_received.map(|v| [(FIRST_RECEIVED_ATTRIBUTE.to_owned(), v)].into()),
+                )
                 .send()
                 .await
                 .map(|_| ())

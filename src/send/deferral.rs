@@ -22,6 +22,7 @@ pub enum Route<'a> {
         queue_arn: &'a str,
         receipt_handle: Option<&'a str>,
         body: Option<&'a str>,
+        first_received: Option<Timestamp>,
     },
     /// An EventBridge event, a direct invocation or an HTTP request: the request itself, to
     /// hand to the request queue (`None`: not kept, because no window is configured).
@@ -33,10 +34,14 @@ impl<'a> Route<'a> {
     pub fn origin(&self) -> Option<Origin<'a>> {
         match self {
             Self::SqsRecord {
-                queue_arn, body, ..
+                queue_arn,
+                body,
+                first_received,
+                ..
             } => Some(Origin {
                 queue_arn,
                 body: *body,
+                first_received: *first_received,
             }),
             Self::RequestQueue(_) => None,
         }
@@ -49,6 +54,16 @@ impl<'a> Route<'a> {
 pub struct Origin<'a> {
     pub queue_arn: &'a str,
     pub body: Option<&'a str>,
+    /// When the request was first received: the `firstReceivedAt` attribute of a re-sent
+    /// copy, else the record's own `ApproximateFirstReceiveTimestamp`.
+    pub first_received: Option<Timestamp>,
+}
+
+impl Origin<'_> {
+    /// FIFO queues take no per-message delay, and a copy would jump its group's order.
+    pub fn is_fifo(&self) -> bool {
+        self.queue_arn.ends_with(".fifo")
+    }
 }
 
 /// The request as it arrived, to put on the request queue.
@@ -115,7 +130,7 @@ impl Deferrer {
                     .and_then(|copy| body_with_token(copy, chat))
                     .ok_or_else(|| not_held("the request was not kept".into()))?;
                 queue
-                    .send_delayed(url, body, wait.min(MAX_DELAY_SECONDS))
+                    .send_delayed(url, body, wait.min(MAX_DELAY_SECONDS), None)
                     .await
             }
         }

@@ -11,6 +11,7 @@ pub mod resend;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use jiff::SignedDuration;
 use tokio::time::Instant;
 
 use crate::config::ProtectionConfig;
@@ -46,6 +47,7 @@ pub struct Sender<C> {
     window: Option<WindowPolicy>,
     clock: Arc<dyn Clock>,
     request_queue_url: Option<String>,
+    requeue_max_age: SignedDuration,
     deferrer: Deferrer,
     resender: Resender,
 }
@@ -61,6 +63,8 @@ impl<C: ContactStarter> Sender<C> {
             window: config.send_window.clone(),
             clock: Arc::new(SystemClock),
             request_queue_url: config.request_queue_url.clone(),
+            requeue_max_age: SignedDuration::try_from(config.requeue_max_age)
+                .unwrap_or(SignedDuration::MAX),
             deferrer: Deferrer::default(),
             protection_config: config.protection.clone(),
             protection: None,
@@ -77,7 +81,7 @@ impl<C: ContactStarter> Sender<C> {
     /// Holds requests outside their send window in SQS through `queue`, and re-sends SQS
     /// records Connect throttled to their queue.
     pub fn with_queue(mut self, queue: Arc<dyn RequestQueue>) -> Self {
-        self.resender = Resender::new(Some(Arc::clone(&queue)));
+        self.resender = Resender::new(Some(Arc::clone(&queue)), self.requeue_max_age);
         self.deferrer = Deferrer::new(Some(queue), self.request_queue_url.clone());
         self
     }
@@ -284,7 +288,7 @@ impl<C: ContactStarter> Sender<C> {
             let result = self.call(invocation, chat).await;
             let latency = Some(sent.elapsed());
             match result {
-                Ok(contact_id) => return (Outcome::Started(contact_id), latency),
+                Ok(contact_id) => return (Outcome::Started(contact_id, chat.sms_cost()), latency),
                 Err(StartError::Throttled { .. })
                     if attempt < THROTTLED_ATTEMPTS && self.pacer.pacing() != Pacing::Off =>
                 {

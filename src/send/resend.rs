@@ -69,11 +69,14 @@ pub fn slow_down(failure: &Failure) -> Option<SlowDown> {
 #[derive(Clone, Default)]
 pub struct Resender {
     queue: Option<Arc<dyn RequestQueue>>,
+    /// How long after its first receive a record's copies are still re-sent
+    /// (`REQUEUE_MAX_HOURS`).
+    max_age: SignedDuration,
 }
 
 impl Resender {
-    pub fn new(queue: Option<Arc<dyn RequestQueue>>) -> Self {
-        Self { queue }
+    pub fn new(queue: Option<Arc<dyn RequestQueue>>, max_age: SignedDuration) -> Self {
+        Self { queue, max_age }
     }
 
     /// `outcome`, or [`Outcome::Requeued`] if it is a throttle of a standard-queue record and
@@ -91,7 +94,22 @@ impl Resender {
         let Outcome::Failed(cause) = outcome else {
             return outcome;
         };
-        match self.resend(origin, chat, &cause, cutoff).await {
+        let first_received = origin.as_ref().and_then(|o| o.first_received);
+        if let Some(first_received) =
+            first_received.filter(|first| now.duration_since(*first) >= self.max_age)
+        {
+            if slow_down(&cause).is_some() && origin.is_some_and(|o| !o.is_fifo()) {
+                tracing::warn!(
+                    first_received = %first_received,
+                    "a throttled record was first received longer ago than REQUEUE_MAX_HOURS: it is reported, not re-sent, so that its queue's dead-letter policy applies"
+                );
+                return Outcome::Failed(Failure::ResendLimit {
+                    cause: Box::new(cause),
+                    first_received,
+                });
+            }
+        }
+        match self.resend(origin, chat, &cause, now, cutoff).await {
             Some(seconds) => Outcome::Requeued(Requeue {
                 cause,
                 not_before: now + SignedDuration::from_secs(i64::from(seconds)),
@@ -107,6 +125,7 @@ impl Resender {
         origin: Option<Origin<'_>>,
         chat: &OutboundChat,
         cause: &Failure,
+        now: Timestamp,
         cutoff: Instant,
     ) -> Option<u32> {
         let delay = match slow_down(cause)? {
@@ -115,13 +134,15 @@ impl Resender {
         };
         let (queue, origin) = (self.queue.as_ref()?, origin?);
         // FIFO queues take no per-message delay, and a copy would jump its group's order.
-        if origin.queue_arn.ends_with(".fifo") {
+        if origin.is_fifo() {
             return None;
         }
         let url = queue_url_of_arn(origin.queue_arn)?;
         let body = body_with_token(RequestCopy::Text(origin.body?), chat)?;
         let seconds = delay.seconds(RandomState::new().hash_one(chat.client_token()));
-        let sent = tokio::time::timeout_at(cutoff, queue.send_delayed(&url, body, seconds));
+        let first_received = origin.first_received.unwrap_or(now).as_millisecond();
+        let sent = queue.send_delayed(&url, body, seconds, Some(first_received));
+        let sent = tokio::time::timeout_at(cutoff, sent);
         match sent.await {
             Ok(Ok(())) => Some(seconds),
             Ok(Err(err)) => {
@@ -158,6 +179,7 @@ mod tests {
     struct KeepingQueue {
         refuse: bool,
         sent: Mutex<Vec<(String, String, u32)>>,
+        first_received: Mutex<Vec<Option<i64>>>,
     }
 
     impl RequestQueue for KeepingQueue {
@@ -165,7 +187,13 @@ mod tests {
             Box::pin(async { unreachable!("a re-send hides nothing") })
         }
 
-        fn send_delayed<'a>(&'a self, url: &'a str, body: String, delay: u32) -> QueueFuture<'a> {
+        fn send_delayed<'a>(
+            &'a self,
+            url: &'a str,
+            body: String,
+            delay: u32,
+            first_received: Option<i64>,
+        ) -> QueueFuture<'a> {
             Box::pin(async move {
                 if self.refuse {
                     return Err(QueueError {
@@ -174,6 +202,7 @@ mod tests {
                     });
                 }
                 self.sent.lock().unwrap().push((url.into(), body, delay));
+                self.first_received.lock().unwrap().push(first_received);
                 Ok(())
             })
         }
@@ -198,6 +227,73 @@ mod tests {
 
     fn now() -> Timestamp {
         "2026-11-30T11:00:00Z".parse().unwrap()
+    }
+
+    const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+    #[tokio::test]
+    async fn a_record_first_received_longer_ago_than_the_limit_is_reported_not_re_sent() {
+        let chat = chat();
+        let second = SignedDuration::from_secs(1);
+        // (queue, cause, first received, re-sent, reported for the limit)
+        let cases = [
+            (STANDARD, throttled(), None, true, false),
+            (
+                STANDARD,
+                throttled(),
+                Some(now() - DAY + second),
+                true,
+                false,
+            ),
+            (STANDARD, throttled(), Some(now() - DAY), false, true),
+            (
+                STANDARD,
+                Failure::NotSent(NotSent::QuotaReachedEarlier),
+                Some(now() - DAY * 3),
+                false,
+                true,
+            ),
+            (FIFO, throttled(), Some(now() - DAY * 3), false, false),
+            (
+                STANDARD,
+                Failure::Expired,
+                Some(now() - DAY * 3),
+                false,
+                false,
+            ),
+        ];
+        for (queue_arn, cause, first_received, re_sent, limited) in cases {
+            let queue = Arc::new(KeepingQueue::default());
+            let resender = Resender::new(Some(queue.clone() as Arc<dyn RequestQueue>), DAY);
+            let origin = Origin {
+                queue_arn,
+                body: Some(BODY),
+                first_received,
+            };
+            let cutoff = Instant::now() + Duration::from_secs(5);
+            let settled = resender
+                .settle(
+                    Some(origin),
+                    &chat,
+                    Outcome::Failed(cause.clone()),
+                    now(),
+                    cutoff,
+                )
+                .await;
+            let carried = queue.first_received.lock().unwrap().clone();
+            let label = format!("{queue_arn} {cause:?} {first_received:?}");
+            assert_eq!(matches!(settled, Outcome::Requeued(_)), re_sent, "{label}");
+            assert_eq!(
+                matches!(settled, Outcome::Failed(Failure::ResendLimit { .. })),
+                limited,
+                "{label}"
+            );
+            if re_sent {
+                // The copy carries the first receive, or this one when the record had none.
+                let first = first_received.unwrap_or(now()).as_millisecond();
+                assert_eq!(carried, [Some(first)], "{label}");
+            }
+        }
     }
 
     fn throttled() -> Failure {
@@ -230,10 +326,11 @@ mod tests {
         let token = chat.client_token().unwrap().as_str().to_owned();
         for (queue_arn, cause, expected) in cases {
             let queue = Arc::new(KeepingQueue::default());
-            let resender = Resender::new(Some(queue.clone() as Arc<dyn RequestQueue>));
+            let resender = Resender::new(Some(queue.clone() as Arc<dyn RequestQueue>), DAY);
             let origin = Origin {
                 queue_arn,
                 body: Some(BODY),
+                first_received: None,
             };
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(cause.clone());
@@ -280,6 +377,7 @@ mod tests {
         let with_body = Origin {
             queue_arn: STANDARD,
             body: Some(BODY),
+            first_received: None,
         };
         let without_body = Origin {
             body: None,
@@ -295,7 +393,7 @@ mod tests {
         for (queue, origin) in cases {
             let cutoff = Instant::now() + Duration::from_secs(5);
             let outcome = Outcome::Failed(throttled());
-            let settled = Resender::new(queue)
+            let settled = Resender::new(queue, DAY)
                 .settle(origin, &chat, outcome.clone(), now(), cutoff)
                 .await;
             assert_eq!(settled, outcome, "{origin:?}");

@@ -22,12 +22,14 @@ pub fn log_outcome(
     let channel = channel.map_or("UNKNOWN", Channel::as_str);
     let latency_ms = latency.map(|l| l.as_millis() as u64);
     match outcome {
-        Outcome::Started(contact_id) => tracing::info!(
+        Outcome::Started(contact_id, cost) => tracing::info!(
             trigger,
             request_id,
             channel,
             outcome = "started",
             contact_id = contact_id.as_str(),
+            encoding = cost.map(|c| c.encoding.as_str()),
+            segments = cost.map(|c| c.segments),
             latency_ms,
             "contact started"
         ),

@@ -75,6 +75,7 @@ pub fn metric_documents(
             count("ExpiredRequests", tally.expired),
             count("Deferred", tally.deferred),
             count("Requeued", tally.requeued),
+            count("SmsSegments", tally.sms_segments),
         ];
         values.extend(
             tally
@@ -165,7 +166,7 @@ mod tests {
     #[test]
     fn latencies_past_one_hundred_go_into_further_documents() {
         let invocation = Invocation::new("sqs", Instant::now(), 1);
-        let started = Outcome::Started(ContactId::new("c"));
+        let started = Outcome::Started(ContactId::new("c"), None);
         for ms in 0..250 {
             invocation.count(
                 Some(Channel::Sms),

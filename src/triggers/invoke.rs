@@ -22,7 +22,15 @@ use crate::send::pipeline::Pipeline;
 #[serde(untagged)]
 pub enum Answer {
     #[serde(rename_all = "camelCase")]
-    Contact { contact_id: String },
+    Contact {
+        contact_id: String,
+        /// An SMS with text of its own: `GSM-7` or `UCS-2`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        encoding: Option<&'static str>,
+        /// An SMS with text of its own: the segments carriers bill.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        segments: Option<u32>,
+    },
     #[serde(rename_all = "camelCase")]
     Deferred {
         status: &'static str,
@@ -88,8 +96,10 @@ pub async fn handle_direct<C: ContactStarter>(
 
 fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {
     match outcome {
-        Outcome::Started(contact_id) => Ok(Answer::Contact {
+        Outcome::Started(contact_id, cost) => Ok(Answer::Contact {
             contact_id: contact_id.to_string(),
+            encoding: cost.map(|c| c.encoding.as_str()),
+            segments: cost.map(|c| c.segments),
         }),
         // Only SQS records are requeued; were one here, it too waits in the queue.
         Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {

@@ -11,10 +11,13 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 
+use jiff::Timestamp;
+
 use crate::connect::ContactStarter;
 use crate::domain::{OutboundChat, ValidationError};
 use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{NotSent, Outcome};
+use crate::queue::FIRST_RECEIVED_ATTRIBUTE;
 use crate::send::deferral::Route;
 use crate::send::pipeline::Pipeline;
 
@@ -109,7 +112,7 @@ async fn run_group<C: ContactStarter>(
         };
         stopped = stopped.or(match outcome {
             // A suppressed record is done: the group goes on after it.
-            Outcome::Started(_) | Outcome::Suppressed(_) => None,
+            Outcome::Started(..) | Outcome::Suppressed(_) => None,
             Outcome::Deferred { .. } => Some(NotSent::EarlierInGroupDeferred),
             // FIFO records are never re-sent (see `requeue`); stopping keeps the order anyway.
             Outcome::Failed(_) | Outcome::Requeued(_) => Some(NotSent::EarlierInGroupFailed),
@@ -145,14 +148,32 @@ fn route_of(record: &SqsMessage) -> Route<'_> {
         queue_arn: record.event_source_arn.as_deref().unwrap_or_default(),
         receipt_handle: record.receipt_handle.as_deref(),
         body: record.body.as_deref(),
+        first_received: first_received(record),
     }
+}
+
+/// When the request was first received: the `firstReceivedAt` attribute a re-sent copy
+/// carries, else the record's own `ApproximateFirstReceiveTimestamp` (both Unix milliseconds).
+fn first_received(record: &SqsMessage) -> Option<Timestamp> {
+    let carried = record
+        .message_attributes
+        .get(FIRST_RECEIVED_ATTRIBUTE)
+        .and_then(|attribute| attribute.string_value.as_deref());
+    let own = || {
+        record
+            .attributes
+            .get("ApproximateFirstReceiveTimestamp")
+            .map(String::as_str)
+    };
+    let millis: i64 = carried.or_else(own)?.trim().parse().ok()?;
+    Timestamp::from_millisecond(millis).ok()
 }
 
 /// The record's id if it is to come back: failed, or deferred to its window's opening. A
 /// requeued record is done: its copy is already back on the queue.
 fn failed_id(record: &SqsMessage, outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Started(_) | Outcome::Suppressed(_) | Outcome::Requeued(_) => None,
+        Outcome::Started(..) | Outcome::Suppressed(_) | Outcome::Requeued(_) => None,
         Outcome::Deferred { .. } | Outcome::Failed(_) => record.message_id.clone(),
     }
 }

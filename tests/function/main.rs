@@ -17,6 +17,7 @@ mod protection;
 mod reliability;
 mod requeue;
 mod schema;
+mod sms_cost;
 mod sqs;
 mod state;
 mod validation;

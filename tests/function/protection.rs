@@ -441,6 +441,7 @@ impl outbound_chat::RequestQueue for CountingQueue {
         _: &'a str,
         _: String,
         _: u32,
+        _: Option<i64>,
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<(), outbound_chat::QueueError>> + Send + 'a>,
     > {

@@ -486,7 +486,13 @@ impl RequestQueue for QueuePort {
         })
     }
 
-    fn send_delayed<'a>(&'a self, url: &'a str, body: String, delay: u32) -> QueueFuture<'a> {
+    fn send_delayed<'a>(
+        &'a self,
+        url: &'a str,
+        body: String,
+        delay: u32,
+        _: Option<i64>,
+    ) -> QueueFuture<'a> {
         Box::pin(async move {
             assert_eq!(url, STANDARD_QUEUE_URL);
             let mut state = self.0.state.lock().unwrap();

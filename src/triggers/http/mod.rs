@@ -380,8 +380,13 @@ async fn handle_single<C: ContactStarter>(
         .send(&request.request_id, chat, Route::RequestQueue(copy))
         .await
     {
-        Outcome::Started(contact_id) => {
-            HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
+        Outcome::Started(contact_id, cost) => {
+            let mut body = json!({"contactId": contact_id.as_str()});
+            if let Some(cost) = cost {
+                body["encoding"] = cost.encoding.as_str().into();
+                body["segments"] = cost.segments.into();
+            }
+            HttpAnswer::json(200, body)
         }
         // Only SQS records are requeued; were one here, it too waits in the queue.
         Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
@@ -474,8 +479,13 @@ async fn handle_batch<C: ContactStarter>(
     let mut failed = Vec::new();
     for (id, outcome) in join_all(runs).await {
         match outcome {
-            Outcome::Started(contact_id) => {
-                successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
+            Outcome::Started(contact_id, cost) => {
+                let mut entry = json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()});
+                if let Some(cost) = cost {
+                    entry["Encoding"] = cost.encoding.as_str().into();
+                    entry["Segments"] = cost.segments.into();
+                }
+                successful.push(entry);
             }
             Outcome::Deferred { not_before } | Outcome::Requeued(Requeue { not_before, .. }) => {
                 deferred
