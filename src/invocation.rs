@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::domain::Channel;
-use crate::outcome::{NotSent, Outcome};
+use crate::outcome::{Failure, NotSent, Outcome};
 
 /// One invocation's budget and tally.
 pub struct Invocation {
@@ -123,6 +123,9 @@ pub struct ChannelTally {
     /// Records Connect throttled, re-sent to their queue with a delay (counted in `throttled`
     /// too).
     pub requeued: u32,
+    /// Throttled records reported instead of re-sent: first received longer ago than
+    /// `REQUEUE_MAX_HOURS` (counted in `failures` too).
+    pub requeue_limit: u32,
     /// Failures by reason code.
     pub failures: BTreeMap<&'static str, u32>,
     pub throttled: u32,
@@ -152,6 +155,9 @@ impl Tally {
                 entry.throttled += 1;
             }
             Outcome::Failed(failure) => {
+                if let Failure::ResendLimit { .. } = failure {
+                    entry.requeue_limit += 1;
+                }
                 let code = failure.reason_code();
                 *entry.failures.entry(code).or_default() += 1;
                 match code {

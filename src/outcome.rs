@@ -66,11 +66,10 @@ pub enum Failure {
     /// A throttled SQS record whose copies were re-sent for `REQUEUE_MAX_HOURS` since it was
     /// first received: reported like any other failure, so that its queue's dead-letter policy
     /// takes it.
-    #[error("{cause} (re-sent to its queue since {first_received}: no more re-sends)")]
-    ResendLimit {
-        cause: Box<Failure>,
-        first_received: Timestamp,
-    },
+    #[error(
+        "{cause} (first received {hours_ago} h ago, longer than REQUEUE_MAX_HOURS: not re-sent again)"
+    )]
+    ResendLimit { cause: Box<Failure>, hours_ago: i64 },
 }
 
 /// Why the function chose not to call Connect for a valid request.

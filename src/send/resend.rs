@@ -99,13 +99,14 @@ impl Resender {
             first_received.filter(|first| now.duration_since(*first) >= self.max_age)
         {
             if slow_down(&cause).is_some() && origin.is_some_and(|o| !o.is_fifo()) {
+                let hours_ago = now.duration_since(first_received).as_hours();
                 tracing::warn!(
-                    first_received = %first_received,
+                    hours_ago,
                     "a throttled record was first received longer ago than REQUEUE_MAX_HOURS: it is reported, not re-sent, so that its queue's dead-letter policy applies"
                 );
                 return Outcome::Failed(Failure::ResendLimit {
                     cause: Box::new(cause),
-                    first_received,
+                    hours_ago,
                 });
             }
         }

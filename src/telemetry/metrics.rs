@@ -75,6 +75,7 @@ pub fn metric_documents(
             count("ExpiredRequests", tally.expired),
             count("Deferred", tally.deferred),
             count("Requeued", tally.requeued),
+            count("RequeueLimitReached", tally.requeue_limit),
             count("SmsSegments", tally.sms_segments),
         ];
         values.extend(

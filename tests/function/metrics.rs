@@ -188,6 +188,9 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("ExpiredRequests", 0),
                 ("Deferred", 0),
                 ("Requeued", 0),
+                ("RequeueLimitReached", 0),
+                // Two one-part GSM-7 texts.
+                ("SmsSegments", 2),
             ],
             2,
         ),
@@ -202,6 +205,8 @@ async fn the_mixed_sqs_batch_is_counted_by_channel_and_reason() {
                 ("ExpiredRequests", 0),
                 ("Deferred", 0),
                 ("Requeued", 0),
+                ("RequeueLimitReached", 0),
+                ("SmsSegments", 0),
                 ("Failures.INVALID_CUSTOMER_ENDPOINT", 1),
             ],
             1,
@@ -266,6 +271,8 @@ async fn an_expired_request_counts_as_expired_and_never_reaches_connect() {
         ("ExpiredRequests", 1),
         ("Deferred", 0),
         ("Requeued", 0),
+        ("RequeueLimitReached", 0),
+        ("SmsSegments", 0),
         ("Failures.EXPIRED", 1),
     ]
     .into();

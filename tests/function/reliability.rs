@@ -22,13 +22,21 @@ use crate::helpers::*;
 pub const STANDARD_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests";
 pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests.fifo";
 
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
 /// One SQS record as Lambda delivers it. `group` makes it a FIFO record.
 pub fn sqs_record(queue: &str, id: &str, body: &str, receives: u32, group: Option<&str>) -> Value {
     let mut attributes = json!({
         "ApproximateReceiveCount": receives.to_string(),
         "SentTimestamp": "1763888400000",
         "SenderId": "AIDAEXAMPLE",
-        "ApproximateFirstReceiveTimestamp": "1763888400001",
+        // Received now: a throttled record's copies are re-sent for REQUEUE_MAX_HOURS after it.
+        "ApproximateFirstReceiveTimestamp": now_millis().to_string(),
     });
     if let Some(group) = group {
         attributes["MessageGroupId"] = json!(group);

@@ -114,6 +114,65 @@ async fn a_throttled_record_is_re_sent_delayed_with_its_token_and_reported_done(
     assert_eq!(tokens, [first_token]);
 }
 
+/// Receives until the copy of the record to `number` is there (each copy has its own jittered
+/// delay of 2 to 6 s).
+async fn copy_of(sqs: &Sqs, url: &str, number: &str) -> aws_sdk_sqs::types::Message {
+    for _ in 0..6 {
+        let received = sqs.receive(url, 3).await;
+        let body = |m: &aws_sdk_sqs::types::Message| m.body.clone().unwrap_or_default();
+        if let Some(copy) = received.into_iter().find(|m| body(m).contains(number)) {
+            return copy;
+        }
+    }
+    panic!("no copy of the record to {number} came back");
+}
+
+#[tokio::test]
+async fn a_copy_carries_its_first_receive_and_past_requeue_max_hours_is_reported_for_the_dead_letter_queue()
+ {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    let received = sqs.receive(&url, 0).await;
+    let first_receive = received[0]
+        .attributes
+        .as_ref()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateFirstReceiveTimestamp)
+        })
+        .cloned()
+        .expect("moto gives the first receive");
+    let function = throttling(&sqs, "+14255550100");
+    let answer = run(&function, sqs_event("requests", &received)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+
+    // The copy carries the original's first receive, whatever receive it is itself.
+    let copy = copy_of(&sqs, &url, "+14255550100").await;
+    let carried = copy
+        .message_attributes
+        .as_ref()
+        .and_then(|a| a.get("firstReceivedAt"))
+        .and_then(|v| v.string_value.clone());
+    assert_eq!(carried.as_deref(), Some(first_receive.as_str()));
+
+    // Throttled again 24 h after that first receive: reported, not re-sent, counted.
+    let mut event = sqs_event("requests", std::slice::from_ref(&copy));
+    let day_ago = first_receive.parse::<i64>().unwrap() - 24 * 3600 * 1000;
+    event["Records"][0]["messageAttributes"]["firstReceivedAt"]["stringValue"] =
+        day_ago.to_string().into();
+    let throttled_again = throttling(&sqs, "+14255550100");
+    let (answer, documents) =
+        outbound_chat::testing::capture_metrics(invoke(&throttled_again, event)).await;
+    let answer = answer.unwrap();
+    assert_eq!(failed_ids(&answer), [copy.message_id.clone().unwrap()]);
+    assert_eq!(delayed_count(&sqs, &url).await, "0");
+    let limit_reached: u64 = documents
+        .iter()
+        .filter_map(|d| d["RequeueLimitReached"].as_u64())
+        .sum();
+    assert_eq!(limit_reached, 1);
+}
+
 #[tokio::test]
 async fn a_throttled_fifo_record_is_reported_and_nothing_is_re_sent() {
     let sqs = Sqs::start();

@@ -84,6 +84,7 @@ impl Sqs {
             .wait_time_seconds(wait_seconds)
             .visibility_timeout(30)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
             .send()
             .await
             .expect("receive")
@@ -149,9 +150,28 @@ pub(crate) fn sqs_event(queue_name: &str, messages: &[Message]) -> Value {
             if let Some(group) = group {
                 attributes["MessageGroupId"] = group.into();
             }
+            let first_receive = m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp));
+            if let Some(first_receive) = first_receive {
+                attributes["ApproximateFirstReceiveTimestamp"] = first_receive.clone().into();
+            }
+            // As Lambda gives them: camelCase keys, each value with its data type.
+            let message_attributes: serde_json::Map<String, Value> = m
+                .message_attributes
+                .iter()
+                .flatten()
+                .map(|(name, v)| {
+                    let value = json!({"stringValue": v.string_value, "dataType": v.data_type,
+                        "stringListValues": [], "binaryListValues": []});
+                    (name.clone(), value)
+                })
+                .collect();
             json!({
                 "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
                 "eventSource": "aws:sqs", "attributes": attributes,
+                "messageAttributes": message_attributes,
                 "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}"),
             })
         })
