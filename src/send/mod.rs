@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::ProtectionConfig;
 use crate::config::{Config, SendTimeouts};
@@ -113,8 +114,11 @@ impl<C: ContactStarter> Sender<C> {
         Invocation::new(trigger, deadline, self.max_in_flight)
     }
 
-    /// Takes a request to its outcome and logs it. Every request of every trigger ends here,
-    /// valid or not, so each gets exactly one outcome line.
+    /// Takes a request to its outcome and logs it, in the request's span (see
+    /// [`telemetry::request_span`]): every line logged on its way names it. Every request of
+    /// every trigger ends here, valid or not, so each gets exactly one outcome line.
+    /// `request_id` is the trigger's id for the request; it also marks the reservation of a
+    /// request without a client token.
     pub async fn process(
         &self,
         invocation: &Invocation,
@@ -127,25 +131,39 @@ impl<C: ContactStarter> Sender<C> {
             Ok(chat) => Some(chat.channel()),
             Err(err) => err.channel(),
         };
-        let (outcome, latency) = match request {
-            Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-            Ok(chat) => {
-                let origin = route.origin();
-                match self.hold_back(invocation, &chat, route).await {
-                    Some(outcome) => (outcome, None),
-                    None => {
-                        let (outcome, latency) =
-                            self.send(invocation, &chat, request_id, screened).await;
-                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-                        let (resender, now) = (&self.resender, self.clock.now());
-                        let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
-                        (outcome, latency)
-                    }
+        let span = telemetry::request_span(invocation.trigger(), request_id, channel);
+        let process = async {
+            let (outcome, latency) = match request {
+                Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
+                Ok(chat) => {
+                    self.dispatch(invocation, chat, request_id, route, screened)
+                        .await
                 }
-            }
+            };
+            record(invocation, channel, &outcome, latency);
+            outcome
         };
-        record(invocation, request_id, channel, &outcome, latency);
-        outcome
+        process.instrument(span).await
+    }
+
+    /// Takes an admitted request through its send window, or sends it and settles a throttle.
+    async fn dispatch(
+        &self,
+        invocation: &Invocation,
+        chat: OutboundChat,
+        fallback_token: &str,
+        route: Route<'_>,
+        screened: &Screened,
+    ) -> (Outcome, Option<Duration>) {
+        let origin = route.origin();
+        if let Some(outcome) = self.hold_back(invocation, &chat, route).await {
+            return (outcome, None);
+        }
+        let (outcome, latency) = self.send(invocation, &chat, fallback_token, screened).await;
+        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+        let (resender, now) = (&self.resender, self.clock.now());
+        let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
+        (outcome, latency)
     }
 
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
@@ -184,7 +202,7 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Reports a request that is not sent because an earlier one of its FIFO group failed or
-    /// waits for its window (`reason`).
+    /// waits for its window (`reason`), in the request's span, as [`Sender::process`] does.
     pub fn skip(
         &self,
         invocation: &Invocation,
@@ -193,23 +211,20 @@ impl<C: ContactStarter> Sender<C> {
         reason: NotSent,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
-        record(
-            invocation,
-            request_id,
-            chat.map(OutboundChat::channel),
-            &outcome,
-            None,
-        );
+        let channel = chat.map(OutboundChat::channel);
+        telemetry::request_span(invocation.trigger(), request_id, channel)
+            .in_scope(|| record(invocation, channel, &outcome, None));
         outcome
     }
 
     /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
-    /// was called: the call alone, not the wait for a slot or for pacing.
+    /// was called: the call alone, not the wait for a slot or for pacing. `fallback_token`
+    /// marks the reservation of a chat without a client token.
     async fn send(
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
-        request_id: &str,
+        fallback_token: &str,
         screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
@@ -239,7 +254,7 @@ impl<C: ContactStarter> Sender<C> {
             .check(
                 chat,
                 screened,
-                request_id,
+                fallback_token,
                 SystemTime::from(self.clock.now()),
             )
             .await
@@ -256,7 +271,6 @@ impl<C: ContactStarter> Sender<C> {
                 let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
                 if release.await.is_err() {
                     tracing::warn!(
-                        request_id,
                         "a reservation was not given back before the deadline: it expires with its window"
                     );
                 }
@@ -378,14 +392,13 @@ impl<C: ContactStarter> Sender<C> {
     }
 }
 
-/// Counts an outcome in the invocation's tally and logs its line.
+/// Counts an outcome in the invocation's tally and logs its line (in the request's span).
 fn record(
     invocation: &Invocation,
-    request_id: &str,
     channel: Option<crate::domain::Channel>,
     outcome: &Outcome,
     latency: Option<Duration>,
 ) {
     invocation.count(channel, outcome, latency);
-    telemetry::log_outcome(invocation.trigger(), request_id, channel, outcome, latency);
+    telemetry::log_outcome(channel, outcome, latency);
 }
