@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::config::ProtectionConfig;
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactId, ContactStarter, StartError};
-use crate::domain::{OutboundChat, ValidationError};
+use crate::domain::{Channel, OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::DeferralFailed;
 use crate::outcome::{Failure, NotSent, Outcome};
@@ -119,51 +119,52 @@ impl<C: ContactStarter> Sender<C> {
     /// every trigger ends here, valid or not, so each gets exactly one outcome line.
     /// `request_id` is the trigger's id for the request; it also marks the reservation of a
     /// request without a client token.
-    pub async fn process(
+    pub fn process(
         &self,
         invocation: &Invocation,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
-    ) -> Outcome {
+    ) -> impl Future<Output = Outcome> {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
             Err(err) => err.channel(),
         };
         let span = telemetry::request_span(invocation.trigger(), request_id, channel);
-        let process = async {
-            let (outcome, latency) = match request {
-                Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
-                Ok(chat) => {
-                    self.dispatch(invocation, chat, request_id, route, screened)
-                        .await
-                }
-            };
-            record(invocation, channel, &outcome, latency);
-            outcome
-        };
-        process.instrument(span).await
+        self.conclude(invocation, request_id, channel, request, route, screened)
+            .instrument(span)
     }
 
-    /// Takes an admitted request through its send window, or sends it and settles a throttle.
-    async fn dispatch(
+    /// [`Sender::process`] inside the request's span.
+    async fn conclude(
         &self,
         invocation: &Invocation,
-        chat: OutboundChat,
-        fallback_token: &str,
+        request_id: &str,
+        channel: Option<Channel>,
+        request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
-    ) -> (Outcome, Option<Duration>) {
-        let origin = route.origin();
-        if let Some(outcome) = self.hold_back(invocation, &chat, route).await {
-            return (outcome, None);
-        }
-        let (outcome, latency) = self.send(invocation, &chat, fallback_token, screened).await;
-        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-        let (resender, now) = (&self.resender, self.clock.now());
-        let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
-        (outcome, latency)
+    ) -> Outcome {
+        let (outcome, latency) = match request {
+            Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
+            Ok(chat) => {
+                let origin = route.origin();
+                match self.hold_back(invocation, &chat, route).await {
+                    Some(outcome) => (outcome, None),
+                    None => {
+                        let (outcome, latency) =
+                            self.send(invocation, &chat, request_id, screened).await;
+                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let (resender, now) = (&self.resender, self.clock.now());
+                        let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
+                        (outcome, latency)
+                    }
+                }
+            }
+        };
+        record(invocation, channel, &outcome, latency);
+        outcome
     }
 
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
@@ -395,7 +396,7 @@ impl<C: ContactStarter> Sender<C> {
 /// Counts an outcome in the invocation's tally and logs its line (in the request's span).
 fn record(
     invocation: &Invocation,
-    channel: Option<crate::domain::Channel>,
+    channel: Option<Channel>,
     outcome: &Outcome,
     latency: Option<Duration>,
 ) {
