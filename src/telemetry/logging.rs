@@ -396,4 +396,18 @@ mod tests {
         assert_eq!(ours.lines().count(), 2, "{ours}");
         assert_eq!(ours, theirs);
     }
+
+    #[test]
+    fn in_text_a_requests_line_shows_the_request_span_after_the_invocations() {
+        let text = logged(LevelFilter::INFO, "", || {
+            tracing::info_span!("Lambda runtime invoke", requestId = "inv-1").in_scope(|| {
+                request_span("sqs", "m-1", Some(Channel::Sms))
+                    .in_scope(|| tracing::info!(outcome = "started", "contact started"));
+            });
+        });
+        assert_eq!(
+            text.trim_end(),
+            r#" INFO Lambda runtime invoke{requestId="inv-1"}:request{trigger="sqs" request_id="m-1" channel="SMS"}: contact started outcome="started""#
+        );
+    }
 }
