@@ -13,11 +13,12 @@ use std::time::{Duration, SystemTime};
 
 use jiff::SignedDuration;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::ProtectionConfig;
 use crate::config::{Config, SendTimeouts};
 use crate::connect::{ContactId, ContactStarter, StartError};
-use crate::domain::{OutboundChat, ValidationError};
+use crate::domain::{Channel, OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::DeferralFailed;
 use crate::outcome::{Failure, NotSent, Outcome};
@@ -117,20 +118,38 @@ impl<C: ContactStarter> Sender<C> {
         Invocation::new(trigger, deadline, self.max_in_flight)
     }
 
-    /// Takes a request to its outcome and logs it. Every request of every trigger ends here,
-    /// valid or not, so each gets exactly one outcome line.
-    pub async fn process(
+    /// Takes a request to its outcome and logs it, in the request's span (see
+    /// [`telemetry::request_span`]): every line logged on its way names it. Every request of
+    /// every trigger ends here, valid or not, so each gets exactly one outcome line.
+    /// `request_id` is the trigger's id for the request; it also marks the reservation of a
+    /// request without a client token.
+    pub fn process(
         &self,
         invocation: &Invocation,
         request_id: &str,
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
-    ) -> Outcome {
+    ) -> impl Future<Output = Outcome> {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
             Err(err) => err.channel(),
         };
+        let span = telemetry::request_span(invocation.trigger(), request_id, channel);
+        self.conclude(invocation, request_id, channel, request, route, screened)
+            .instrument(span)
+    }
+
+    /// [`Sender::process`] inside the request's span.
+    async fn conclude(
+        &self,
+        invocation: &Invocation,
+        request_id: &str,
+        channel: Option<Channel>,
+        request: Result<OutboundChat, ValidationError>,
+        route: Route<'_>,
+        screened: &Screened,
+    ) -> Outcome {
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
@@ -148,7 +167,7 @@ impl<C: ContactStarter> Sender<C> {
                 }
             }
         };
-        record(invocation, request_id, channel, &outcome, latency);
+        record(invocation, channel, &outcome, latency);
         outcome
     }
 
@@ -188,7 +207,7 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Reports a request that is not sent because an earlier one of its FIFO group failed or
-    /// waits for its window (`reason`).
+    /// waits for its window (`reason`), in the request's span, as [`Sender::process`] does.
     pub fn skip(
         &self,
         invocation: &Invocation,
@@ -197,23 +216,20 @@ impl<C: ContactStarter> Sender<C> {
         reason: NotSent,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
-        record(
-            invocation,
-            request_id,
-            chat.map(OutboundChat::channel),
-            &outcome,
-            None,
-        );
+        let channel = chat.map(OutboundChat::channel);
+        telemetry::request_span(invocation.trigger(), request_id, channel)
+            .in_scope(|| record(invocation, channel, &outcome, None));
         outcome
     }
 
     /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
-    /// was called: the call alone, not the wait for a slot or for pacing.
+    /// was called: the call alone, not the wait for a slot or for pacing. `fallback_token`
+    /// marks the reservation of a chat without a client token.
     async fn send(
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
-        request_id: &str,
+        fallback_token: &str,
         screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
@@ -243,7 +259,7 @@ impl<C: ContactStarter> Sender<C> {
             .check(
                 chat,
                 screened,
-                request_id,
+                fallback_token,
                 SystemTime::from(self.clock.now()),
             )
             .await
@@ -260,7 +276,6 @@ impl<C: ContactStarter> Sender<C> {
                 let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
                 if release.await.is_err() {
                     tracing::warn!(
-                        request_id,
                         "a reservation was not given back before the deadline: it expires with its window"
                     );
                 }
@@ -382,14 +397,13 @@ impl<C: ContactStarter> Sender<C> {
     }
 }
 
-/// Counts an outcome in the invocation's tally and logs its line.
+/// Counts an outcome in the invocation's tally and logs its line (in the request's span).
 fn record(
     invocation: &Invocation,
-    request_id: &str,
-    channel: Option<crate::domain::Channel>,
+    channel: Option<Channel>,
     outcome: &Outcome,
     latency: Option<Duration>,
 ) {
     invocation.count(channel, outcome, latency);
-    telemetry::log_outcome(invocation.trigger(), request_id, channel, outcome, latency);
+    telemetry::log_outcome(channel, outcome, latency);
 }

@@ -74,8 +74,8 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.intake.admit_value(value, delivery)
     }
 
-    /// Takes an admitted (or refused) request to its outcome; `request_id` names it in logs,
-    /// `route` is where it waits if it is outside its send window.
+    /// Takes an admitted (or refused) request to its outcome; `request_id` names it in logs
+    /// (its request span), `route` is where it waits if it is outside its send window.
     pub async fn send(
         &self,
         request_id: &str,

@@ -10,21 +10,14 @@ use crate::domain::Channel;
 use crate::invocation::Invocation;
 use crate::outcome::{Failure, Outcome, Requeue};
 
-/// Logs one request's outcome line: its trigger, the trigger's id for it, its channel, and
-/// what became of it, never the number or the message.
-pub fn log_outcome(
-    trigger: &str,
-    request_id: &str,
-    channel: Option<Channel>,
-    outcome: &Outcome,
-    latency: Option<Duration>,
-) {
+/// Logs one request's outcome line: its channel and what became of it, never the number or the
+/// message. Its trigger and the trigger's id for it are the request span's (see
+/// [`super::request_span`]), in which the line is logged.
+pub fn log_outcome(channel: Option<Channel>, outcome: &Outcome, latency: Option<Duration>) {
     let channel = channel.map_or("UNKNOWN", Channel::as_str);
     let latency_ms = latency.map(|l| l.as_millis() as u64);
     match outcome {
         Outcome::Started(contact_id, cost) => tracing::info!(
-            trigger,
-            request_id,
             channel,
             outcome = "started",
             contact_id = contact_id.as_str(),
@@ -34,24 +27,18 @@ pub fn log_outcome(
             "contact started"
         ),
         Outcome::Suppressed(reason) => tracing::info!(
-            trigger,
-            request_id,
             channel,
             outcome = "suppressed",
             reason = reason.as_str(),
             "request suppressed"
         ),
         Outcome::Deferred { not_before } => tracing::info!(
-            trigger,
-            request_id,
             channel,
             outcome = "deferred",
             not_before = %not_before,
             "request held until its send window opens"
         ),
         Outcome::Requeued(Requeue { cause, not_before }) => tracing::info!(
-            trigger,
-            request_id,
             channel,
             outcome = "requeued",
             code = cause.reason_code(),
@@ -61,8 +48,6 @@ pub fn log_outcome(
             "Connect asked to slow down: the record is back on its queue with a delay and the same client token"
         ),
         Outcome::Failed(failure) => tracing::warn!(
-            trigger,
-            request_id,
             channel,
             outcome = "failed",
             code = failure.reason_code(),
@@ -76,8 +61,6 @@ pub fn log_outcome(
         && let Failure::Connect(StartError::QuotaExceeded { .. }) = cause
     {
         tracing::warn!(
-            trigger,
-            request_id,
             outcome = "quota_exceeded",
             "Connect's concurrent-chat quota is reached: sending stops for this invocation; the backlog waits for chats to end"
         );

@@ -4,9 +4,12 @@
 
 use lambda_runtime::tracing::Subscriber;
 use lambda_runtime::tracing::subscriber::filter::{LevelFilter, Targets};
+use lambda_runtime::tracing::subscriber::fmt::format::JsonFields;
 use lambda_runtime::tracing::subscriber::fmt::{self, MakeWriter};
 use lambda_runtime::tracing::subscriber::layer::{Layer, SubscriberExt};
 use lambda_runtime::tracing::subscriber::registry::Registry;
+
+use super::json::RequestJson;
 
 /// The most verbose level any other crate may log at, whatever `AWS_LAMBDA_LOG_LEVEL` or
 /// `RUST_LOG` say. At TRACE, `lambda_runtime` logs every raw event it receives ("raw JSON event
@@ -66,8 +69,9 @@ impl LogSettings {
 }
 
 /// The function's log subscriber: the fields and format of `lambda_runtime`'s default subscriber
-/// (no timestamp, Lambda adds one; no target; JSON with the event's fields under `fields` and the
-/// invocation's span, with its `requestId`, under `span`), writing to `writer`, with every other
+/// (no timestamp, Lambda adds one; no target; JSON with the event's fields, and those of the
+/// request span it is logged in, under `fields` and the invocation's span, with its `requestId`,
+/// under `span`), writing to `writer`, with every other
 /// crate capped at [`DEPENDENCY_MAX_LEVEL`].
 pub fn log_subscriber<W>(settings: &LogSettings, writer: W) -> impl Subscriber + Send + Sync
 where
@@ -86,19 +90,22 @@ where
             .filter_map(|directive| directive.parse::<Targets>().ok())
             .flatten(),
     );
-    let lines = fmt::layer().with_target(false).without_time();
     let lines = if settings.json {
-        // No `spans` list: the function's own lines sit directly in the invocation span, which
-        // `span` carries (with `requestId`); the list repeated it in every line, which is more
-        // bytes ingested and billed by CloudWatch Logs and one more JSON parse per line. The
-        // SDK's DEBUG lines show their innermost span only.
-        lines
-            .json()
-            .with_span_list(false)
+        // No `spans` list: the function's own lines sit in the invocation span, which `span`
+        // carries (with `requestId`); the list repeated it in every line, which is more bytes
+        // ingested and billed by CloudWatch Logs and one more JSON parse per line. The request
+        // span a line is logged in adds its fields to `fields` (see [`RequestJson`]).
+        fmt::layer()
+            .fmt_fields(JsonFields::new())
+            .event_format(RequestJson)
             .with_writer(writer)
             .boxed()
     } else {
-        lines.with_writer(writer).boxed()
+        fmt::layer()
+            .with_target(false)
+            .without_time()
+            .with_writer(writer)
+            .boxed()
     };
     Registry::default().with(cap).with(filter).with(lines)
 }
@@ -110,6 +117,8 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::domain::Channel;
+    use crate::telemetry::request_span;
 
     #[test]
     fn log_settings_follow_lambdas_advanced_logging_controls() {
@@ -209,8 +218,13 @@ mod tests {
     /// What the subscriber writes, in text format at `level` with `directives`, for the lines
     /// `log` emits.
     fn logged(level: LevelFilter, directives: &str, log: impl FnOnce()) -> String {
+        logged_as(false, level, directives, log)
+    }
+
+    /// What the subscriber writes, as JSON (`json`) or text, for the lines `log` emits.
+    fn logged_as(json: bool, level: LevelFilter, directives: &str, log: impl FnOnce()) -> String {
         let settings = LogSettings {
-            json: false,
+            json,
             level,
             directives: directives.into(),
         };
@@ -251,5 +265,149 @@ mod tests {
         assert!(!text.contains("aws_config debug"), "{text}");
         assert!(text.contains("send debug"), "{text}");
         assert!(!text.contains("dispatch debug"), "{text}");
+    }
+
+    /// The JSON lines `log` emits at INFO, inside an invocation span like `lambda_runtime`'s.
+    fn json_lines(log: impl FnOnce()) -> Vec<serde_json::Value> {
+        let text = logged_as(true, LevelFilter::INFO, "", || {
+            tracing::info_span!(
+                "Lambda runtime invoke",
+                requestId = "inv-1",
+                xrayTraceId = "x-1"
+            )
+            .in_scope(log);
+        });
+        text.lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+
+    #[test]
+    fn a_line_in_a_request_span_has_the_request_id_in_fields_and_the_invocation_in_span() {
+        let lines = json_lines(|| {
+            request_span("sqs", "m-1", Some(Channel::WhatsApp)).in_scope(|| {
+                tracing::info!(outcome = "started", latency_ms = 6_u64, "contact started");
+            });
+        });
+        let expected = serde_json::json!({
+            "level": "INFO",
+            "fields": {
+                "message": "contact started",
+                "trigger": "sqs",
+                "request_id": "m-1",
+                "channel": "WHATSAPP",
+                "outcome": "started",
+                "latency_ms": 6,
+            },
+            "span": {"requestId": "inv-1", "xrayTraceId": "x-1", "name": "Lambda runtime invoke"},
+        });
+        assert_eq!(lines, [expected]);
+    }
+
+    #[test]
+    fn a_lines_own_field_wins_over_the_request_spans_and_is_written_once() {
+        let text = logged_as(true, LevelFilter::INFO, "", || {
+            request_span("invoke", "r-1", None).in_scope(|| {
+                tracing::warn!(
+                    channel = "UNKNOWN",
+                    outcome = "failed",
+                    "request not started"
+                );
+            });
+        });
+        assert_eq!(
+            text.trim_end(),
+            r#"{"level":"WARN","fields":{"message":"request not started","trigger":"invoke","request_id":"r-1","channel":"UNKNOWN","outcome":"failed"}}"#
+        );
+    }
+
+    #[test]
+    fn a_line_outside_any_request_span_has_no_request_id() {
+        let lines = json_lines(|| {
+            let _request = request_span("sqs", "m-1", Some(Channel::Sms));
+            tracing::info!(started = 1_u64, "invocation summary");
+        });
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0]["fields"],
+            serde_json::json!({"message": "invocation summary", "started": 1})
+        );
+        assert_eq!(lines[0]["span"]["requestId"], "inv-1");
+    }
+
+    #[test]
+    fn a_dependencys_line_shows_its_own_span_and_the_requests_fields() {
+        let lines = json_lines(|| {
+            request_span("sqs", "m-1", Some(Channel::Sms)).in_scope(|| {
+                tracing::info_span!("invoke", rpc.service = "Connect").in_scope(|| {
+                    tracing::info!(target: "aws_smithy_runtime::client", "sending request");
+                });
+            });
+        });
+        assert_eq!(lines[0]["fields"]["request_id"], "m-1");
+        assert_eq!(
+            lines[0]["span"],
+            serde_json::json!({"rpc.service": "Connect", "name": "invoke"})
+        );
+    }
+
+    #[test]
+    fn a_request_span_keeps_its_id_when_only_warnings_are_logged() {
+        let text = logged_as(true, LevelFilter::WARN, "", || {
+            request_span("sqs", "m-1", None).in_scope(|| tracing::warn!("a warning"));
+        });
+        let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(line["fields"]["request_id"], "m-1");
+    }
+
+    #[test]
+    fn outside_a_request_span_a_line_is_written_as_tracings_json_format_writes_it() {
+        let log = || {
+            tracing::info_span!(
+                "Lambda runtime invoke",
+                requestId = "inv-1",
+                xrayTraceId = "x-1"
+            )
+            .in_scope(|| {
+                let reason = std::io::Error::other("no route");
+                tracing::warn!(
+                    count = 3_u64,
+                    offset = -2_i64,
+                    ratio = 0.5,
+                    held = true,
+                    reason = %reason,
+                    kind = ?reason.kind(),
+                    code = "E1",
+                    "a \"quoted\" line"
+                );
+            });
+            tracing::info!(signal = "SIGTERM", "outside every span");
+        };
+        let ours = logged_as(true, LevelFilter::INFO, "", log);
+        let buffer = Buffer::default();
+        let tracings = fmt::layer()
+            .json()
+            .with_span_list(false)
+            .with_target(false)
+            .without_time()
+            .with_writer(buffer.clone());
+        tracing::subscriber::with_default(Registry::default().with(tracings), log);
+        let theirs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(ours.lines().count(), 2, "{ours}");
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn in_text_a_requests_line_shows_the_request_span_after_the_invocations() {
+        let text = logged(LevelFilter::INFO, "", || {
+            tracing::info_span!("Lambda runtime invoke", requestId = "inv-1").in_scope(|| {
+                request_span("sqs", "m-1", Some(Channel::Sms))
+                    .in_scope(|| tracing::info!(outcome = "started", "contact started"));
+            });
+        });
+        assert_eq!(
+            text.trim_end(),
+            r#" INFO Lambda runtime invoke{requestId="inv-1"}:request{trigger="sqs" request_id="m-1" channel="SMS"}: contact started outcome="started""#
+        );
     }
 }
