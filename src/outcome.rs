@@ -87,6 +87,10 @@ pub enum NotSent {
     EarlierInGroupFailed,
     #[error("not sent: an earlier record of the same FIFO message group waits for its send window")]
     EarlierInGroupDeferred,
+    /// Its send window closed while it waited for a slot: it is held for the opening instead
+    /// (this failure is what remains when it could not be).
+    #[error("not sent: its send window closed while it waited to be sent")]
+    WindowClosed,
 }
 
 /// The typed error an asynchronous trigger (EventBridge, direct invoke) returns.

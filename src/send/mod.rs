@@ -154,11 +154,20 @@ impl<C: ContactStarter> Sender<C> {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
                 let origin = route.origin();
-                match self.hold_back(invocation, &chat, route).await {
+                let mut route = Some(route);
+                match self.hold_back(invocation, &chat, &mut route).await {
                     Some(outcome) => (outcome, None),
                     None => {
                         let (outcome, latency) =
                             self.send(invocation, &chat, request_id, screened).await;
+                        // Quiet hours began while it waited: held for the opening after all.
+                        let outcome = match outcome {
+                            Outcome::Failed(Failure::NotSent(NotSent::WindowClosed)) => self
+                                .hold_back(invocation, &chat, &mut route)
+                                .await
+                                .unwrap_or(outcome),
+                            outcome => outcome,
+                        };
                         let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
                         let (resender, now) = (&self.resender, self.clock.now());
                         let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
@@ -173,12 +182,12 @@ impl<C: ContactStarter> Sender<C> {
 
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
     /// outcome (deferred, expired first, refused, or not held). No time-zone work and no
-    /// queue call without a configured window.
+    /// queue call without a configured window. The route is taken only by a deferral.
     async fn hold_back(
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
-        route: Route<'_>,
+        route: &mut Option<Route<'_>>,
     ) -> Option<Outcome> {
         let window = self.window.as_ref()?;
         let now = self.clock.now();
@@ -192,6 +201,7 @@ impl<C: ContactStarter> Sender<C> {
             }
             Verdict::Defer { not_before } => {
                 let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let route = route.take()?;
                 let deferral = self.deferrer.defer(route, chat, not_before, now);
                 match tokio::time::timeout_at(cutoff, deferral).await {
                     Ok(Ok(())) => Some(Outcome::Deferred { not_before }),
@@ -270,7 +280,8 @@ impl<C: ContactStarter> Sender<C> {
         };
         let (outcome, latency) = self.attempts(invocation, chat, latest_start).await;
         if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
-            if failure.is_permanent() {
+            // A request held for its window's opening takes its place again when it comes back.
+            if failure.is_permanent() || *failure == Failure::NotSent(NotSent::WindowClosed) {
                 // Never past the answer: a place not given back expires with its bucket.
                 let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
                 let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
@@ -351,7 +362,19 @@ impl<C: ContactStarter> Sender<C> {
         if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return Err(Failure::Expired);
         }
+        // The window was judged before every wait (the in-flight slot, the state, pacing, a
+        // throttled attempt): judged again at the last moment, so no text starts in quiet hours.
+        if self.window_closed(chat) {
+            return Err(Failure::NotSent(NotSent::WindowClosed));
+        }
         Ok(())
+    }
+
+    /// Whether the request's send window is closed now (and it must wait for the opening).
+    fn window_closed(&self, chat: &OutboundChat) -> bool {
+        self.window.as_ref().is_some_and(|window| {
+            matches!(window.decide(chat, self.clock.now()), Verdict::Defer { .. })
+        })
     }
 
     /// One call to Connect, within the operation's time or what is left before the answer

@@ -25,6 +25,9 @@ const NIGHT: &str = "2026-11-30T11:00:00Z";
 /// Two seconds before the window opens that Monday (08:00 in Los Angeles).
 const JUST_BEFORE: &str = "2026-11-30T15:59:58Z";
 const OPENING: &str = "2026-11-30T16:00:00Z";
+/// Half a second before the window closes that Monday (21:00 in Los Angeles), and just after.
+const BEFORE_CLOSING: &str = "2026-12-01T04:59:59.5Z";
+const AFTER_CLOSING: &str = "2026-12-01T05:00:01Z";
 const AFTER_OPENING: &str = "2026-11-30T16:00:01Z";
 
 fn at(rfc3339: &str) -> jiff::Timestamp {
@@ -230,6 +233,51 @@ async fn a_deferred_sqs_record_reappears_at_the_opening_and_starts_exactly_one_c
         .unwrap();
     assert_eq!(tokens(&function), tokens(&unwindowed));
     assert_eq!(tokens(&function).len(), 1);
+}
+
+#[tokio::test]
+async fn a_window_that_closes_while_a_request_waits_for_its_slot_holds_it_instead_of_sending() {
+    let sqs = Sqs::start();
+    let url = sqs.queue("requests").await;
+    sqs.send(&url, &sms("+14255550100"), None).await;
+    sqs.send(&url, &sms("+14255550101"), None).await;
+    let received = sqs.receive(&url, 0).await;
+    assert_eq!(received.len(), 2);
+    // One call a second: both pass the window at 20:59:59.5, the second waits a second for
+    // its pacing slot, and quiet hours begin meanwhile.
+    let pacing = [
+        ("CONNECT_MAX_REQUESTS_PER_SECOND", "1"),
+        ("CONNECT_PACING", "fixed"),
+    ];
+    let (function, clock) = windowed(&pacing, BEFORE_CLOSING, Some(sqs.queue_port()));
+    let closing = {
+        let clock = Arc::clone(&clock);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            clock.set(at(AFTER_CLOSING));
+        })
+    };
+    let answer = invoke(&function, sqs_event("requests", &received))
+        .await
+        .unwrap();
+    closing.await.unwrap();
+    assert_eq!(
+        function.connect().calls().len(),
+        1,
+        "one text before 21:00 only"
+    );
+    let sent = function.connect().called_numbers()[0].clone();
+    let held: Vec<String> = received
+        .iter()
+        .filter(|m| !m.body.as_deref().unwrap_or_default().contains(&sent))
+        .map(|m| m.message_id.clone().unwrap())
+        .collect();
+    // Held in its queue until 08:00 (reported, hidden), not failed for good.
+    assert_eq!(failed_ids(&answer), held);
+    assert!(
+        sqs.receive(&url, 1).await.is_empty(),
+        "hidden until the opening"
+    );
 }
 
 #[tokio::test]
