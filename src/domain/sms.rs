@@ -216,6 +216,26 @@ fn smart_replacement(c: char) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_replacement_table_is_the_one_applied() {
+        let page = include_str!("../../docs/request.md");
+        let rows: Vec<&str> = page.lines().filter(|l| l.contains("| U+")).collect();
+        assert_eq!(rows.len(), super::SMART_REPLACEMENTS.len(), "one row per replacement");
+        for (from, to) in super::SMART_REPLACEMENTS {
+            let code = format!("| U+{:04X} |", u32::from(*from));
+            let row = rows
+                .iter()
+                .find(|r| r.contains(&code))
+                .unwrap_or_else(|| panic!("{code} is not documented"));
+            let documented = match *to {
+                "" => "(removed)".to_owned(),
+                " " => "a space".to_owned(),
+                other => format!("`{other}`"),
+            };
+            assert!(row.ends_with(&format!("| {documented} |")), "{row}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -40,6 +40,8 @@ REQUIRED_VARIABLES = {
     "MAX_IN_FLIGHT": "MaxInFlight",
     "METRICS_NAMESPACE": "MetricsNamespace",
     "DEFAULT_CATEGORY": "DefaultCategory",
+    "SMS_SMART_ENCODING": "SmsSmartEncoding",
+    "REQUEUE_MAX_HOURS": "RequeueMaxHours",
 }
 OPTIONAL_VARIABLES = {
     "SMS_SOURCE_PHONE_NUMBER_ARN": "SmsSourcePhoneNumberArn",
@@ -51,6 +53,7 @@ OPTIONAL_VARIABLES = {
     "SEND_WINDOW_WHATSAPP": "SendWindowWhatsApp",
     "SEND_WINDOW_CATEGORIES": "SendWindowCategories",
     "DEFAULT_TIME_ZONE": "DefaultTimeZone",
+    "SMS_MAX_SEGMENTS": "SmsMaxSegments",
 }
 # Set only when some send window is (contract section 6): the queue deferred requests wait in.
 WINDOW_VARIABLES = {"REQUEST_QUEUE_URL": {"Ref": "RequestQueue"}}
@@ -494,6 +497,8 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
     assert parameters["FrequencyCapScope"]["Default"] == "channel"
     assert parameters["FrequencyCapScope"]["AllowedValues"] == ["channel", "recipient"]
     assert parameters["FrequencyCapCategories"]["Default"] == "PROMOTIONAL"
+    assert (parameters["SmsMaxSegments"]["Default"], parameters["SmsSmartEncoding"]["Default"]) == ("", "false")
+    assert (parameters["RequeueMaxHours"]["Default"], parameters["RequeueMaxHours"]["MaxValue"]) == (24, 336)
 
 
 @pytest.mark.parametrize(
@@ -510,6 +515,7 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
             ["*", "+14255550100", "arn:aws:connect:us-east-1:123456789012:phone-number/*"],
         ),
         ("DefaultChatDurationMinutes", ["", "60", "1440", "10080"], ["1", "1h", "-60"]),
+        ("SmsMaxSegments", ["", "1", "9", "10", "20"], ["0", "21", "100", "two", "-1"]),
         ("ConnectInstanceId", ["11111111-2222-3333-4444-555555555555"], ["", "*", "arn:aws:connect:x"]),
         ("AlarmTopicArn", ["", "arn:aws:sns:us-east-1:123456789012:ops-alarms"], ["*", "ops-alarms"]),
         ("FrequencyCaps", ["", "1/24h", "1/24h,3/7d", "10/1h,100/30d"], ["1", "1/24", "1/24m", "1/24h,", "*"]),
