@@ -101,44 +101,8 @@ impl ClientSettings {
 
         let endpoint_url = endpoint_url(endpoint_variable, &get, flag)?;
 
-        let mode = match get("AWS_RETRY_MODE") {
-            None => RetryMode::Standard,
-            Some(mode) if mode.eq_ignore_ascii_case("standard") => RetryMode::Standard,
-            Some(mode) if mode.eq_ignore_ascii_case("adaptive") => RetryMode::Adaptive,
-            Some(_) => {
-                return Err(error(
-                    "AWS_RETRY_MODE",
-                    "must be standard or adaptive".into(),
-                ));
-            }
-        };
-        let max_attempts = match get("AWS_MAX_ATTEMPTS") {
-            None => DEFAULT_MAX_ATTEMPTS,
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(attempts) if attempts >= 1 => attempts,
-                _ => {
-                    return Err(error(
-                        "AWS_MAX_ATTEMPTS",
-                        "must be a whole number of at least 1".into(),
-                    ));
-                }
-            },
-        };
-        let retry = match mode {
-            RetryMode::Adaptive => RetryConfig::adaptive(),
-            _ => RetryConfig::standard(),
-        }
-        .with_max_attempts(max_attempts);
-
-        let app_name = match get("AWS_SDK_UA_APP_ID") {
-            None => None,
-            Some(id) => Some(AppName::new(id).map_err(|_| {
-                error(
-                    "AWS_SDK_UA_APP_ID",
-                    "may hold only letters, digits and !#$%&'*+-.^_`|~".into(),
-                )
-            })?),
-        };
+        let retry = retry(&get)?;
+        let app_name = app_name(&get)?;
 
         Ok(Self {
             region,
@@ -150,6 +114,52 @@ impl ClientSettings {
             app_name,
         })
     }
+}
+
+/// `AWS_RETRY_MODE` (`standard`, the default, or `adaptive`) and `AWS_MAX_ATTEMPTS`.
+fn retry(get: &impl Fn(&str) -> Option<String>) -> Result<RetryConfig, ConfigError> {
+    let mode = match get("AWS_RETRY_MODE") {
+        None => RetryMode::Standard,
+        Some(mode) if mode.eq_ignore_ascii_case("standard") => RetryMode::Standard,
+        Some(mode) if mode.eq_ignore_ascii_case("adaptive") => RetryMode::Adaptive,
+        Some(_) => {
+            return Err(error(
+                "AWS_RETRY_MODE",
+                "must be standard or adaptive".into(),
+            ));
+        }
+    };
+    let max_attempts = match get("AWS_MAX_ATTEMPTS") {
+        None => DEFAULT_MAX_ATTEMPTS,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(attempts) if attempts >= 1 => attempts,
+            _ => {
+                return Err(error(
+                    "AWS_MAX_ATTEMPTS",
+                    "must be a whole number of at least 1".into(),
+                ));
+            }
+        },
+    };
+    let retry = match mode {
+        RetryMode::Adaptive => RetryConfig::adaptive(),
+        _ => RetryConfig::standard(),
+    };
+    Ok(retry.with_max_attempts(max_attempts))
+}
+
+/// `AWS_SDK_UA_APP_ID`, added to the User-Agent.
+fn app_name(get: &impl Fn(&str) -> Option<String>) -> Result<Option<AppName>, ConfigError> {
+    get("AWS_SDK_UA_APP_ID")
+        .map(|id| {
+            AppName::new(id).map_err(|_| {
+                error(
+                    "AWS_SDK_UA_APP_ID",
+                    "may hold only letters, digits and !#$%&'*+-.^_`|~".into(),
+                )
+            })
+        })
+        .transpose()
 }
 
 impl ClientSettings {

@@ -6,6 +6,7 @@ use aws_sdk_connect::config::interceptors::InterceptorContext;
 use aws_sdk_connect::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::start_outbound_chat_contact::StartOutboundChatContactError as ApiError;
+use aws_sdk_connect::operation::start_outbound_chat_contact::builders::StartOutboundChatContactFluentBuilder;
 use aws_sdk_connect::types::{
     ChatMessage, Endpoint, EndpointType, ParticipantDetails, SegmentAttributeValue,
     TemplateAttributes, TemplatedMessageConfig,
@@ -95,80 +96,7 @@ impl ContactStarter for SdkContactStarter {
         chat: &'a OutboundChat,
     ) -> BoxFuture<'a, Result<ContactId, StartError>> {
         Box::pin(async move {
-            let mut call = self
-                .client
-                .start_outbound_chat_contact()
-                .instance_id(chat.instance_id().as_str())
-                .contact_flow_id(chat.contact_flow_id().as_str())
-                .source_endpoint(
-                    Endpoint::builder()
-                        .r#type(EndpointType::ConnectPhonenumberArn)
-                        .address(chat.source().as_str())
-                        .build(),
-                )
-                .destination_endpoint(
-                    Endpoint::builder()
-                        .r#type(EndpointType::TelephoneNumber)
-                        .address(chat.destination().e164())
-                        .build(),
-                )
-                .segment_attributes(
-                    SUBTYPE_KEY,
-                    SegmentAttributeValue::builder()
-                        .value_string(chat.channel().subtype())
-                        .build(),
-                )
-                .set_chat_duration_in_minutes(chat.chat_duration().map(|d| d.minutes()))
-                .set_related_contact_id(chat.related_contact_id().map(|id| id.as_str().to_owned()))
-                .set_client_token(chat.client_token().map(|t| t.as_str().to_owned()))
-                .set_supported_messaging_content_types(
-                    chat.supported_content_types()
-                        .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect()),
-                );
-            for (key, value) in chat.segment_attributes().iter() {
-                call = call.segment_attributes(key, segment_value(value));
-            }
-            for (key, value) in chat.attributes().iter() {
-                call = call.attributes(key, value);
-            }
-            if let Some(name) = chat.display_name() {
-                call = call.participant_details(
-                    ParticipantDetails::builder()
-                        .display_name(name.as_str())
-                        .build()
-                        .map_err(construction)?,
-                );
-            }
-            match chat.initial_message() {
-                Some(InitialMessage::System(message)) => {
-                    call = call.initial_system_message(
-                        ChatMessage::builder()
-                            .content_type(message.content_type().as_str())
-                            .content(message.content())
-                            .build()
-                            .map_err(construction)?,
-                    );
-                }
-                Some(InitialMessage::Template(template)) => {
-                    let attributes = TemplateAttributes::builder()
-                        .set_custom_attributes(Some(
-                            template.custom_attributes().clone().into_iter().collect(),
-                        ))
-                        .set_customer_profile_attributes(
-                            template.customer_profile_attributes().map(str::to_owned),
-                        )
-                        .build();
-                    call = call.initial_templated_system_message(
-                        TemplatedMessageConfig::builder()
-                            .knowledge_base_id(template.knowledge_base_id())
-                            .message_template_id(template.message_template_id())
-                            .template_attributes(attributes)
-                            .build()
-                            .map_err(construction)?,
-                    );
-                }
-                None => {}
-            }
+            let call = with_message(self.request(chat)?, chat)?;
             let output = call.send().await.map_err(classify)?;
             output
                 .contact_id()
@@ -178,6 +106,92 @@ impl ContactStarter for SdkContactStarter {
                 })
         })
     }
+}
+
+impl SdkContactStarter {
+    /// `StartOutboundChatContact`'s input from a validated chat, all but its initial message.
+    fn request(&self, chat: &OutboundChat) -> Result<Call, StartError> {
+        let mut call = self
+            .client
+            .start_outbound_chat_contact()
+            .instance_id(chat.instance_id().as_str())
+            .contact_flow_id(chat.contact_flow_id().as_str())
+            .source_endpoint(
+                Endpoint::builder()
+                    .r#type(EndpointType::ConnectPhonenumberArn)
+                    .address(chat.source().as_str())
+                    .build(),
+            )
+            .destination_endpoint(
+                Endpoint::builder()
+                    .r#type(EndpointType::TelephoneNumber)
+                    .address(chat.destination().e164())
+                    .build(),
+            )
+            .segment_attributes(
+                SUBTYPE_KEY,
+                SegmentAttributeValue::builder()
+                    .value_string(chat.channel().subtype())
+                    .build(),
+            )
+            .set_chat_duration_in_minutes(chat.chat_duration().map(|d| d.minutes()))
+            .set_related_contact_id(chat.related_contact_id().map(|id| id.as_str().to_owned()))
+            .set_client_token(chat.client_token().map(|t| t.as_str().to_owned()))
+            .set_supported_messaging_content_types(
+                chat.supported_content_types()
+                    .map(|types| types.iter().map(|t| t.as_str().to_owned()).collect()),
+            );
+        for (key, value) in chat.segment_attributes().iter() {
+            call = call.segment_attributes(key, segment_value(value));
+        }
+        for (key, value) in chat.attributes().iter() {
+            call = call.attributes(key, value);
+        }
+        if let Some(name) = chat.display_name() {
+            call = call.participant_details(
+                ParticipantDetails::builder()
+                    .display_name(name.as_str())
+                    .build()
+                    .map_err(construction)?,
+            );
+        }
+        Ok(call)
+    }
+}
+
+/// A `StartOutboundChatContact` call being built.
+type Call = StartOutboundChatContactFluentBuilder;
+
+/// The chat's initial message, a system message or a template, added to `call`.
+fn with_message(call: Call, chat: &OutboundChat) -> Result<Call, StartError> {
+    Ok(match chat.initial_message() {
+        Some(InitialMessage::System(message)) => call.initial_system_message(
+            ChatMessage::builder()
+                .content_type(message.content_type().as_str())
+                .content(message.content())
+                .build()
+                .map_err(construction)?,
+        ),
+        Some(InitialMessage::Template(template)) => {
+            let attributes = TemplateAttributes::builder()
+                .set_custom_attributes(Some(
+                    template.custom_attributes().clone().into_iter().collect(),
+                ))
+                .set_customer_profile_attributes(
+                    template.customer_profile_attributes().map(str::to_owned),
+                )
+                .build();
+            call.initial_templated_system_message(
+                TemplatedMessageConfig::builder()
+                    .knowledge_base_id(template.knowledge_base_id())
+                    .message_template_id(template.message_template_id())
+                    .template_attributes(attributes)
+                    .build()
+                    .map_err(construction)?,
+            )
+        }
+        None => call,
+    })
 }
 
 fn segment_value(value: &SegmentValue) -> SegmentAttributeValue {

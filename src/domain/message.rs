@@ -275,7 +275,7 @@ pub(super) fn initial_message(
     channel: Channel,
     related: bool,
     sms: SmsRules,
-) -> Option<InitialMessage> {
+) -> (Option<InitialMessage>, Option<SmsCost>) {
     if message.is_some() && template.is_some() {
         let sentence = format!(
             "cannot be combined with {}: send one or the other",
@@ -293,11 +293,13 @@ pub(super) fn initial_message(
     let smart = channel == Channel::Sms && sms.smart_encoding;
     let message = message.map(|m| system_message(check, names, m, smart));
     let template = template.map(|t| templated_message(check, names, t));
-    match (message, template) {
+    let initial = match (message, template) {
         (Some(Some(m)), None) => Some(InitialMessage::System(m)),
         (None, Some(Some(t))) => Some(InitialMessage::Template(t)),
         _ => None,
-    }
+    };
+    let cost = sms_cost(check, names, initial.as_ref(), channel, sms);
+    (initial, cost)
 }
 
 fn system_message(
@@ -340,7 +342,7 @@ fn system_message(
 
 /// What a system message sent as SMS costs (a template's text lives in Connect, so its cost is
 /// not known here), refused past `rules.max_segments` with the count in the sentence.
-pub(super) fn sms_cost(
+fn sms_cost(
     check: &mut Check,
     names: &MessageNames,
     message: Option<&InitialMessage>,

@@ -147,20 +147,13 @@ impl OutboundChat {
             ends.contact_flow_id.as_deref(),
             defaults,
         );
-        let initial_message = message::initial_message(
+        let (initial_message, sms_cost) = message::initial_message(
             &mut check,
             &names.message,
             input.message.take(),
             input.template.take(),
             choice.channel,
             input.related_contact_id.is_some(),
-            defaults.sms,
-        );
-        let sms_cost = message::sms_cost(
-            &mut check,
-            &names.message,
-            initial_message.as_ref(),
-            choice.channel,
             defaults.sms,
         );
         let attributes =

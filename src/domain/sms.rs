@@ -220,7 +220,11 @@ mod tests {
     fn the_documented_replacement_table_is_the_one_applied() {
         let page = include_str!("../../docs/request.md");
         let rows: Vec<&str> = page.lines().filter(|l| l.contains("| U+")).collect();
-        assert_eq!(rows.len(), super::SMART_REPLACEMENTS.len(), "one row per replacement");
+        assert_eq!(
+            rows.len(),
+            super::SMART_REPLACEMENTS.len(),
+            "one row per replacement"
+        );
         for (from, to) in super::SMART_REPLACEMENTS {
             let code = format!("| U+{:04X} |", u32::from(*from));
             let row = rows

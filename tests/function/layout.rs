@@ -208,6 +208,67 @@ fn the_domain_imports_nothing_outside_itself() {
     assert!(found.is_empty(), "the domain importing the rest: {found:?}");
 }
 
+/// The most lines a function of the crates' code may take (its tests aside): a screen.
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Each function of `code` (outside its `#[cfg(test)]` part) longer than `most` lines, as
+/// `name (lines)`. A function ends at the first line that closes it at its own indentation.
+fn long_functions(code: &str, most: usize) -> Vec<String> {
+    let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+    let lines: Vec<&str> = code.lines().collect();
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let declaration = [
+            "fn ",
+            "pub fn ",
+            "async fn ",
+            "pub async fn ",
+            "pub(crate) fn ",
+        ]
+        .iter()
+        .find_map(|prefix| trimmed.strip_prefix(prefix));
+        let Some(rest) = declaration else { continue };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let closing = lines[start + 1..].iter().position(|l| {
+            l.strip_prefix(indent)
+                .is_some_and(|l| matches!(l.trim_end(), "}" | "})" | "};"))
+        });
+        if let Some(end) = closing.filter(|end| end + 2 > most) {
+            found.push(format!("{name} ({} lines)", end + 2));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_function_of_the_function_the_simulator_or_the_testkit_is_longer_than_a_screen() {
+    for root in ["src", "simulator/src", "testkit/src"] {
+        let mut files = Vec::new();
+        collect(&crate_root(root), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("source file");
+            let long = long_functions(&text, MAX_FUNCTION_LINES);
+            assert!(long.is_empty(), "{}: {long:?}", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_length_check_measures_a_function_from_its_line_to_its_closing_brace() {
+    let body = |n: usize| "    let x = 1;\n".repeat(n);
+    let short = format!("fn short() {{\n{}}}\n", body(78));
+    let long = format!("pub async fn long() {{\n{}}}\n", body(79));
+    assert!(long_functions(&short, 80).is_empty());
+    assert_eq!(long_functions(&long, 80), ["long (81 lines)"]);
+    let in_tests = format!("#[cfg(test)]\nmod tests {{\n{long}}}\n");
+    assert!(long_functions(&in_tests, 80).is_empty());
+}
+
 #[test]
 fn the_loop_finder_finds_a_loop_and_the_resolver_finds_modules() {
     let modules: BTreeSet<String> = ["a", "a::b", "c"].map(String::from).into();

@@ -425,27 +425,10 @@ async fn handle_batch<C: ContactStarter>(
         Ok(items) => items,
         Err(err) => return invalid_answer(&err),
     };
-    // Each item's identifier: its own requestIdentifier, else its index.
-    let identifiers: Vec<String> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            ["requestIdentifier", "RequestIdentifier"]
-                .iter()
-                .find_map(|key| item.get(*key).and_then(Value::as_str))
-                .and_then(|id| RequestIdentifier::parse(id).ok())
-                .map_or_else(|| index.to_string(), |id| id.as_str().to_owned())
-        })
-        .collect();
-    for (index, id) in identifiers.iter().enumerate() {
-        if identifiers[..index].contains(id) {
-            return invalid_answer(&ValidationError::single(Violation::new(
-                format!("requests[{index}].requestIdentifier"),
-                format!("repeats the identifier {id:?}: each item needs its own"),
-                Reason::Invalid,
-            )));
-        }
-    }
+    let identifiers = match item_identifiers(&items) {
+        Ok(identifiers) => identifiers,
+        Err(err) => return invalid_answer(&err),
+    };
     let admitted: Vec<_> = items
         .into_iter()
         .zip(&identifiers)
@@ -473,11 +456,45 @@ async fn handle_batch<C: ContactStarter>(
                 pipeline.send(&label, chat, Route::RequestQueue(copy)).await,
             )
         });
+    batch_answer(pipeline, join_all(runs).await)
+}
+
+/// Each item's identifier: its own `requestIdentifier`, else its index; two items with the same
+/// one are refused, since the answer could not tell them apart.
+fn item_identifiers(items: &[Value]) -> Result<Vec<String>, ValidationError> {
+    let identifiers: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            ["requestIdentifier", "RequestIdentifier"]
+                .iter()
+                .find_map(|key| item.get(*key).and_then(Value::as_str))
+                .and_then(|id| RequestIdentifier::parse(id).ok())
+                .map_or_else(|| index.to_string(), |id| id.as_str().to_owned())
+        })
+        .collect();
+    for (index, id) in identifiers.iter().enumerate() {
+        if identifiers[..index].contains(id) {
+            return Err(ValidationError::single(Violation::new(
+                format!("requests[{index}].requestIdentifier"),
+                format!("repeats the identifier {id:?}: each item needs its own"),
+                Reason::Invalid,
+            )));
+        }
+    }
+    Ok(identifiers)
+}
+
+/// The batch answer, BatchPutContact's lists: each item's outcome under its identifier.
+fn batch_answer<C: ContactStarter>(
+    pipeline: &Pipeline<'_, C>,
+    outcomes: Vec<(&String, Outcome)>,
+) -> HttpAnswer {
     let mut successful = Vec::new();
     let mut deferred = Vec::new();
     let mut suppressed = Vec::new();
     let mut failed = Vec::new();
-    for (id, outcome) in join_all(runs).await {
+    for (id, outcome) in outcomes {
         match outcome {
             Outcome::Started(contact_id, cost) => {
                 let mut entry = json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()});
