@@ -1,5 +1,7 @@
-//! The queue port: the two SQS calls that hold a request until its send window opens, and the
-//! classification of their failures. The SDK adapter lives in [`sdk`]; tests use moto's SQS.
+//! The queue port: the two SQS calls that hold a request until its send window opens (hide a
+//! record, hand a request to the request queue) and send a throttled record back to its queue,
+//! and the classification of their failures. The SDK adapter lives in [`sdk`]; tests use
+//! moto's SQS.
 
 pub mod sdk;
 

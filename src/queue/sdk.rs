@@ -1,6 +1,6 @@
-//! The queue port over aws-sdk-sqs, built like the Connect client: settings from the
-//! environment Lambda sets (`AWS_ENDPOINT_URL_SQS` honoured), the rustls-on-ring HTTPS client,
-//! no aws-config.
+//! The queue port over aws-sdk-sqs, its client built from what every SDK client shares
+//! (`aws/`: the settings Lambda's environment gives, `AWS_ENDPOINT_URL_SQS` honoured, the
+//! rustls-on-ring HTTPS client, no aws-config).
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};

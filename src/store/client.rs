@@ -1,5 +1,5 @@
-//! The DynamoDB client, built like the Connect client (no aws-config, rustls on ring, the
-//! settings Lambda's environment gives) with its own endpoint override
+//! The DynamoDB client, built from what every SDK client shares (`aws/`: no aws-config, rustls
+//! on ring, the settings Lambda's environment gives) with its own endpoint override
 //! (`AWS_ENDPOINT_URL_DYNAMODB`) and time bounds chosen for a store that answers in
 //! milliseconds.
 

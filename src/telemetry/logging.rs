@@ -257,14 +257,14 @@ mod tests {
             tracing::info!(target: "aws_config::meta", "aws_config info");
             tracing::debug!(target: "aws_config::meta", "aws_config debug");
             tracing::debug!(target: "outbound_chat::send", "send debug");
-            tracing::debug!(target: "outbound_chat::dispatch", "dispatch debug");
+            tracing::debug!(target: "outbound_chat::triggers", "triggers debug");
         });
         assert!(!text.contains("hyper info"), "{text}");
         assert!(text.contains("hyper warning"), "{text}");
         assert!(text.contains("aws_config info"), "{text}");
         assert!(!text.contains("aws_config debug"), "{text}");
         assert!(text.contains("send debug"), "{text}");
-        assert!(!text.contains("dispatch debug"), "{text}");
+        assert!(!text.contains("triggers debug"), "{text}");
     }
 
     /// The JSON lines `log` emits at INFO, inside an invocation span like `lambda_runtime`'s.
