@@ -12,6 +12,7 @@
 mod busy;
 mod dynamodb_local;
 mod exchange;
+pub mod fleet;
 mod moto;
 mod output;
 mod process;

@@ -13,8 +13,8 @@ use outbound_chat::{Config, ContactStarter, Function};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::helpers::*;
-use crate::reliability::{STANDARD_QUEUE, destination, sms_body, sqs_record, standard_batch};
+use crate::support::records::{STANDARD_QUEUE, destination, sms_body, sqs_record, standard_batch};
+use crate::support::*;
 
 /// Timeouts shrunk to fit a one-second invocation: no send starts in its last 500 ms (a call
 /// gets at least 400 ms), and calls still running are cut 100 ms before it ends.
@@ -53,7 +53,7 @@ async fn a_batch_too_large_for_the_time_left_is_answered_in_time_with_the_rest_r
     .unwrap();
     // The SDK client's own timeouts (2 s per attempt, as in `wire::sdk_starter`) are longer
     // than the invocation: the function's budget alone must keep it in time.
-    let function = crate::wire::sdk_function(&simulator, &one_second_budget("2", None));
+    let function = crate::support::sdk::sdk_function(&simulator, &one_second_budget("2", None));
     let event = standard_batch(10, |i| format!("+1425600{i:04}"));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(1);
@@ -123,7 +123,7 @@ async fn a_call_cut_by_the_deadline_is_reported_and_its_redelivery_starts_no_sec
     })
     .await
     .unwrap();
-    let function = crate::wire::sdk_function(&simulator, &one_second_budget("10", None));
+    let function = crate::support::sdk::sdk_function(&simulator, &one_second_budget("10", None));
     let body = sms_body("+14256020000", 0);
     let delivery =
         |receives| json!({"Records": [sqs_record(STANDARD_QUEUE, "cut-1", &body, receives, None)]});

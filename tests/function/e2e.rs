@@ -8,8 +8,8 @@ use connect_simulator::{RunningSimulator, Simulator, SimulatorConfig};
 use lambda_testkit::{Extension, Invocation, Process, RuntimeApi};
 use serde_json::{Value, json};
 
-use crate::binary::{lambda_environment, spawn_bootstrap};
-use crate::helpers::{failed_ids, http_body, sample_event, sample_event_names};
+use crate::support::binary::{lambda_environment, spawn_bootstrap};
+use crate::support::{failed_ids, http_body, sample_event, sample_event_names};
 
 /// The function as the tests run it: JSON logs at INFO, pointed at `api` and at `sim`, with
 /// the test configuration changed by `overrides`.

@@ -9,10 +9,10 @@ use connect_simulator::{RunningSimulator, ScriptedReply, Simulator, SimulatorCon
 use lambda_testkit::{Invocation, Process, RuntimeApi};
 use serde_json::{Value, json};
 
-use crate::binary::{lambda_environment, spawn_bootstrap};
-use crate::helpers::failed_ids;
-use crate::reliability::{STANDARD_QUEUE, sqs_record};
-use crate::state::*;
+use crate::support::binary::{lambda_environment, spawn_bootstrap};
+use crate::support::dynamodb::*;
+use crate::support::failed_ids;
+use crate::support::records::{STANDARD_QUEUE, sqs_record};
 
 /// The function pointed at `api`, `sim` and `state`, with caps of 1 a day.
 fn start(api: &RuntimeApi, sim: &RunningSimulator, state: &State) -> Process {

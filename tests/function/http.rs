@@ -3,7 +3,7 @@
 use outbound_chat::StartError;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn status(answer: &Value) -> i64 {
     answer["statusCode"].as_i64().unwrap()

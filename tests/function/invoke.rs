@@ -3,7 +3,7 @@
 use outbound_chat::StartError;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn an_eventbridge_event_answers_its_contact_id() {

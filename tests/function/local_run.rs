@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The example binary, which `cargo test` builds beside the test binaries.
 fn local_run() -> PathBuf {

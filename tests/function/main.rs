@@ -1,12 +1,10 @@
 //! The function's test suite, one binary: validation rules, every trigger through a fake
 //! Connect port, and the privacy of what is logged.
 
-mod binary;
 mod deadline;
 mod e2e;
 mod exactly_once;
 mod fleet;
-mod helpers;
 mod http;
 mod invoke;
 mod layout;
@@ -17,9 +15,9 @@ mod protection;
 mod reliability;
 mod requeue;
 mod schema;
+mod sdk_wire;
 mod sms_cost;
 mod sqs;
-mod state;
+mod support;
 mod validation;
 mod window;
-mod wire;

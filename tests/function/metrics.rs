@@ -12,9 +12,9 @@ use outbound_chat::runtime;
 use outbound_chat::{Config, FunctionError};
 use serde_json::{Value, json};
 
-use crate::binary::{lambda_environment, run_binary};
-use crate::helpers::*;
-use crate::privacy::with_trace_logs;
+use crate::support::binary::{lambda_environment, run_binary};
+use crate::support::logs::with_trace_logs;
+use crate::support::*;
 
 const MIXED_BATCH: [&str; 4] = [
     "0c5f3a52-0001-4d6b-9b1e-6f0a2c3b4d01",

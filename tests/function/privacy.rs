@@ -8,24 +8,21 @@
 use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use connect_simulator::{ConnectErrorCode, ScriptedReply, Simulator, SimulatorConfig};
 use lambda_testkit::RuntimeApi;
 use outbound_chat::OutboundChat;
-use outbound_chat::runtime::{self, LogSettings};
+use outbound_chat::runtime::{self};
 use outbound_chat::{ContactId, ContactStarter, Function, StartError};
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tracing::level_filters::LevelFilter;
-use tracing_subscriber::fmt::MakeWriter;
 
-use crate::binary::{lambda_environment, run_binary};
-use crate::helpers::*;
+use crate::support::binary::{lambda_environment, run_binary};
+use crate::support::logs::with_trace_logs;
+use crate::support::*;
 
 // ---------------------------------------------------------------------------------------------
 // What counts as personal data, read from the inputs themselves.
@@ -33,7 +30,7 @@ use crate::helpers::*;
 /// The strings that must never come out: every personal value of every send request found
 /// anywhere in `event` (SQS bodies, HTTP bodies plain or base64, batch items, EventBridge
 /// details, direct requests).
-pub(crate) fn needles(event: &Value) -> BTreeSet<String> {
+fn needles(event: &Value) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     walk(event, &mut found);
     found
@@ -149,7 +146,7 @@ fn leaf_needles(value: &Value, found: &mut BTreeSet<String>) {
 
 /// Fails with every needle found in `output`, each shown in its context.
 #[track_caller]
-pub(crate) fn assert_private(output: &str, needles: &BTreeSet<String>) {
+fn assert_private(output: &str, needles: &BTreeSet<String>) {
     let leaks: Vec<String> = needles
         .iter()
         .filter_map(|needle| {
@@ -176,102 +173,9 @@ pub(crate) fn assert_private(output: &str, needles: &BTreeSet<String>) {
 // ---------------------------------------------------------------------------------------------
 // Capturing everything the function says.
 
-/// A log destination in memory, shared by every line of one scenario.
-#[derive(Clone, Default)]
-pub(crate) struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> MakeWriter<'w> for LogBuffer {
-    type Writer = LogBuffer;
-
-    fn make_writer(&'w self) -> LogBuffer {
-        self.clone()
-    }
-}
-
-/// The test binary's global subscriber: it logs nothing and asks to be consulted for every
-/// callsite. Tracing caches, per callsite, whether any subscriber wants it; a callsite first hit
-/// on another test's thread while no capturing subscriber exists could be cached as "never",
-/// and a capture running at that moment would silently miss its lines. With this subscriber
-/// always present, no callsite is ever cached as "never".
-struct AskEveryTime;
-
-impl tracing::Subscriber for AskEveryTime {
-    fn register_callsite(
-        &self,
-        _: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        tracing::subscriber::Interest::sometimes()
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::TRACE)
-    }
-
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        false
-    }
-
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-
-    fn event(&self, _: &tracing::Event<'_>) {}
-
-    fn enter(&self, _: &tracing::span::Id) {}
-
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-/// Runs `scenario` with the function's own subscriber at TRACE, in JSON or text lines, as this
-/// thread's default (tests run on a current-thread runtime, so every task of the scenario,
-/// the SDK's connections included, logs into it). Returns the log text and the scenario's own
-/// output.
-pub(crate) async fn with_trace_logs<F: Future<Output = String>>(
-    json: bool,
-    scenario: F,
-) -> (String, String) {
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        // Fails only if another test set one first; captures then rely on the per-callsite
-        // cache as before.
-        let _ = tracing::subscriber::set_global_default(AskEveryTime);
-    });
-    let buffer = LogBuffer::default();
-    let settings = LogSettings {
-        json,
-        level: LevelFilter::TRACE,
-        directives: String::new(),
-    };
-    let _default =
-        tracing::subscriber::set_default(runtime::log_subscriber(&settings, buffer.clone()));
-    let output = scenario.await;
-    (buffer.text(), output)
-}
-
 /// Invokes `function` and renders everything it hands back: the answer, or the error's Display
 /// and Debug, and its metric documents.
-pub(crate) async fn invoke_rendered<C: ContactStarter>(
+async fn invoke_rendered<C: ContactStarter>(
     function: &Function<C>,
     event: Value,
     deadline: Duration,
@@ -719,7 +623,7 @@ async fn the_real_sdk_path_leaks_nothing_whatever_connect_answers() {
             let simulator = Simulator::start(SimulatorConfig::default()).await.unwrap();
             simulator.script(replies.clone());
             let (logs, output) = with_trace_logs(json, async {
-                let function = crate::wire::sdk_function(&simulator, &test_config());
+                let function = crate::support::sdk::sdk_function(&simulator, &test_config());
                 let mut output = String::new();
                 for event in &events {
                     output +=
@@ -742,7 +646,7 @@ async fn the_real_sdk_path_leaks_nothing_whatever_connect_answers() {
 // The compiled binary, through the Runtime API emulator.
 
 /// Events of every trigger around the valid requests, and a few invalid ones.
-pub(crate) fn binary_events() -> Vec<Value> {
+fn binary_events() -> Vec<Value> {
     let requests = valid_requests();
     let mut events = vec![
         sqs_with_bodies(&requests.iter().map(Value::to_string).collect::<Vec<_>>()),

@@ -14,9 +14,9 @@ use time::format_description::well_known::Rfc3339;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::helpers::*;
-use crate::reliability::{STANDARD_QUEUE, sqs_record};
-use crate::state::*;
+use crate::support::dynamodb::*;
+use crate::support::records::{STANDARD_QUEUE, sqs_record};
+use crate::support::*;
 
 const LISTED: &str = "+14255550190";
 const SMS_ONLY: &str = "+14255550191";

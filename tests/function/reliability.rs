@@ -17,73 +17,8 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::helpers::*;
-
-pub const STANDARD_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests";
-pub const FIFO_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:outbound-chat-requests.fifo";
-
-fn now_millis() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis()
-}
-
-/// One SQS record as Lambda delivers it. `group` makes it a FIFO record.
-pub fn sqs_record(queue: &str, id: &str, body: &str, receives: u32, group: Option<&str>) -> Value {
-    let mut attributes = json!({
-        "ApproximateReceiveCount": receives.to_string(),
-        "SentTimestamp": "1763888400000",
-        "SenderId": "AIDAEXAMPLE",
-        // Received now: a throttled record's copies are re-sent for REQUEUE_MAX_HOURS after it.
-        "ApproximateFirstReceiveTimestamp": now_millis().to_string(),
-    });
-    if let Some(group) = group {
-        attributes["MessageGroupId"] = json!(group);
-        attributes["MessageDeduplicationId"] = json!(id);
-    }
-    json!({
-        "messageId": id,
-        "receiptHandle": format!("AQEB{id}"),
-        "body": body,
-        "attributes": attributes,
-        "messageAttributes": {},
-        "md5OfBody": "00000000000000000000000000000000",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue,
-        "awsRegion": "us-east-1",
-    })
-}
-
-/// A send request to `number`, with the request's number in an attribute.
-pub fn sms_body(number: &str, n: usize) -> String {
-    json!({
-        "to": number,
-        "message": {"content": format!("Reminder {n}")},
-        "attributes": {"requestNo": n.to_string()},
-    })
-    .to_string()
-}
-
-/// A standard-queue event of `count` valid records, record `i` sent to `number(i)`, with id
-/// `msg-i`.
-pub fn standard_batch(count: usize, number: impl Fn(usize) -> String) -> Value {
-    let records: Vec<Value> = (0..count)
-        .map(|i| {
-            let body = sms_body(&number(i), i);
-            sqs_record(STANDARD_QUEUE, &format!("msg-{i}"), &body, 1, None)
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
-/// The destination number of a request the simulator received.
-pub fn destination(request: &Value) -> String {
-    request["DestinationEndpoint"]["Address"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
+use crate::support::records::*;
+use crate::support::*;
 
 fn with_in_flight(max: &str, rate: Option<&str>) -> Config {
     match rate {
@@ -248,7 +183,7 @@ fn connect_rate_limit() -> SimulatorConfig {
 #[tokio::test]
 async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
-    let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("20")));
+    let function = crate::support::sdk::sdk_function(&simulator, &with_in_flight("10", Some("20")));
     let started = Instant::now();
     let answer = handle(&function, standard_batch(20, |i| format!("+1425501{i:04}"))).await;
     assert!(failed_ids(&answer).is_empty(), "{answer}");
@@ -262,7 +197,7 @@ async fn paced_at_connects_own_rate_a_batch_is_sent_without_a_single_throttle() 
 #[tokio::test]
 async fn without_pacing_the_same_batch_is_throttled_which_the_paced_test_relies_on() {
     let simulator = Simulator::start(connect_rate_limit()).await.unwrap();
-    let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", None));
+    let function = crate::support::sdk::sdk_function(&simulator, &with_in_flight("10", None));
     let answer = handle(&function, standard_batch(20, |i| format!("+1425502{i:04}"))).await;
     assert!(simulator.summary().throttled > 0);
     assert!(!failed_ids(&answer).is_empty());
@@ -291,7 +226,7 @@ async fn when_connect_throttles_everything_the_invocation_stops_and_reports_ever
         })
         .await
         .unwrap();
-        let function = crate::wire::sdk_function(&simulator, &with_in_flight("3", None));
+        let function = crate::support::sdk::sdk_function(&simulator, &with_in_flight("3", None));
         let answer = handle(&function, event).await;
         assert_eq!(failed_ids(&answer).len(), 30);
         let journal = simulator.journal();
@@ -317,7 +252,7 @@ async fn at_the_chat_quota_connect_sees_each_record_once_and_the_instance_pauses
     .unwrap();
     let pause = Duration::from_millis(300);
     let config = with_in_flight("2", None).with_quota_pause(pause);
-    let function = crate::wire::sdk_function(&simulator, &config);
+    let function = crate::support::sdk::sdk_function(&simulator, &config);
     let event = standard_batch(12, |i| format!("+1425505{i:04}"));
     let answer = handle(&function, event.clone()).await;
 
@@ -603,7 +538,8 @@ async fn thousands_of_requests_through_faults_end_each_as_one_contact_or_dead_le
     // ceiling of 100/s, together above Connect's 350/s at first, so that throttling happens.
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
-        let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", Some("100")));
+        let function =
+            crate::support::sdk::sdk_function(&simulator, &with_in_flight("10", Some("100")));
         consume(function, &queue)
     });
     let invocations: usize = tokio::time::timeout(
@@ -715,7 +651,7 @@ async fn throttled_records_go_back_to_the_queue_and_never_reach_the_dead_letter_
         .collect();
     let started = Instant::now();
     let consumers = (0..INSTANCES).map(|_| {
-        let function = crate::wire::sdk_function(&simulator, &with_in_flight("10", None))
+        let function = crate::support::sdk::sdk_function(&simulator, &with_in_flight("10", None))
             .with_queue(Arc::new(QueuePort(Arc::clone(&queue))));
         consume(function, &queue)
     });

@@ -9,8 +9,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use outbound_chat::{ContactStarter, Function};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::window::{Sqs, sms, sqs_event};
+use crate::support::sqs::{Sqs, sms, sqs_event};
+use crate::support::*;
 
 /// A function whose Connect throttles `throttled_number`, re-sending through `sqs`.
 fn throttling(sqs: &Sqs, throttled_number: &str) -> TestFunction {
@@ -101,7 +101,7 @@ async fn a_throttled_record_is_re_sent_delayed_with_its_token_and_reported_done(
     assert_eq!(body["to"], "+14255550100");
 
     // Received again, the copy starts its contact with the first attempt's token.
-    let again = crate::helpers::function().map(|f| f.with_queue(sqs.queue_port()));
+    let again = crate::support::function().map(|f| f.with_queue(sqs.queue_port()));
     let answer = run(&again, sqs_event("requests", &copies)).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let tokens: Vec<String> = again
@@ -204,12 +204,13 @@ async fn a_requeue_is_logged_as_requeued_without_the_number_and_counted_as_reque
     sqs.send(&url, &sms("+14255550100"), None).await;
     let received = sqs.receive(&url, 0).await;
     let function = throttling(&sqs, "+14255550100");
-    let ((logs, _), documents) =
-        outbound_chat::testing::capture_metrics(crate::privacy::with_trace_logs(true, async {
+    let ((logs, _), documents) = outbound_chat::testing::capture_metrics(
+        crate::support::logs::with_trace_logs(true, async {
             run(&function, sqs_event("requests", &received)).await;
             String::new()
-        }))
-        .await;
+        }),
+    )
+    .await;
     let lines: Vec<Value> = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -244,7 +245,7 @@ async fn the_binary_re_sends_a_throttled_record_with_no_send_window_configured()
     .unwrap();
     let api = lambda_testkit::RuntimeApi::start().await;
     api.queue([sqs_event("requests", &received)]);
-    let mut environment = crate::binary::lambda_environment(
+    let mut environment = crate::support::binary::lambda_environment(
         &api.address(),
         &simulator.endpoint_url(),
         "JSON",
@@ -254,7 +255,7 @@ async fn the_binary_re_sends_a_throttled_record_with_no_send_window_configured()
         "AWS_ENDPOINT_URL_SQS".into(),
         sqs.server.endpoint().to_owned(),
     );
-    let run = crate::binary::run_binary(environment, api.wait_for_answers(1)).await;
+    let run = crate::support::binary::run_binary(environment, api.wait_for_answers(1)).await;
     let answer: Value = serde_json::from_str(&api.answers()[0].body).unwrap();
     assert_eq!(answer, json!({"batchItemFailures": []}), "{}", run.stdout);
     assert_eq!(delayed_count(&sqs, &url).await, "1", "{}", run.stdout);

@@ -10,7 +10,7 @@ use jsonschema::{Registry, Validator};
 use outbound_chat::testing::Intake;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The two schemas, the batch one resolving its reference to the request one.
 struct Schemas {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn sms(content: &str) -> Value {
     json!({"to": "+14255550100", "message": {"content": content}})

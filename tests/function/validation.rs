@@ -6,7 +6,7 @@ use outbound_chat::testing::Intake;
 use outbound_chat::testing::ValidationError;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn validate(request: Value) -> Result<OutboundChat, ValidationError> {
     validate_with(request, &test_config())

@@ -3,20 +3,17 @@
 //! opening, categories the window does not bind, and refusals. The SQS calls go to moto's SQS
 //! (a real server on the wire); "now" comes from a manual clock.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use lambda_testkit::MotoServer;
-use outbound_chat::adapters::{ClientSettings, SdkRequestQueue, load_sqs_client};
+use outbound_chat::FunctionError;
+use outbound_chat::adapters::SdkRequestQueue;
 use outbound_chat::testing::ManualClock;
-use outbound_chat::{FunctionError, SendTimeouts};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::helpers::*;
+use crate::support::sqs::{Sqs, sms, sqs_event};
+use crate::support::*;
 
 /// The window of these tests; +1 425 numbers are in Los Angeles (UTC-8 in November).
 const WINDOW: (&str, &str) = ("SEND_WINDOW", "Mon-Fri 08:00-21:00");
@@ -32,87 +29,6 @@ const AFTER_OPENING: &str = "2026-11-30T16:00:01Z";
 
 fn at(rfc3339: &str) -> jiff::Timestamp {
     rfc3339.parse().unwrap()
-}
-
-/// A local SQS with a client that reads it.
-pub(crate) struct Sqs {
-    pub(crate) server: MotoServer,
-    pub(crate) client: Client,
-}
-
-impl Sqs {
-    pub(crate) fn start() -> Self {
-        let server = MotoServer::start();
-        // Longer than the function's: a test's receive long-polls for up to several seconds.
-        let timeouts = SendTimeouts {
-            attempt: Duration::from_secs(20),
-            operation: Duration::from_secs(30),
-            ..SendTimeouts::default()
-        };
-        let client = load_sqs_client(&sqs_settings(server.endpoint()), timeouts);
-        Self { server, client }
-    }
-
-    pub(crate) async fn queue(&self, name: &str) -> String {
-        let mut create = self.client.create_queue().queue_name(name);
-        if name.ends_with(".fifo") {
-            create = create
-                .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
-                .attributes(
-                    aws_sdk_sqs::types::QueueAttributeName::ContentBasedDeduplication,
-                    "true",
-                );
-        }
-        let created = create.send().await.expect("create queue");
-        created.queue_url.expect("queue url")
-    }
-
-    pub(crate) async fn send(&self, queue_url: &str, body: &Value, group: Option<&str>) {
-        self.client
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(body.to_string())
-            .set_message_group_id(group.map(str::to_owned))
-            .send()
-            .await
-            .expect("send message");
-    }
-
-    /// The messages visible now, or after waiting up to `wait_seconds` for one.
-    pub(crate) async fn receive(&self, queue_url: &str, wait_seconds: i32) -> Vec<Message> {
-        self.client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .visibility_timeout(30)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive")
-            .messages
-            .unwrap_or_default()
-    }
-
-    /// The function's SQS client, pointed at this server.
-    pub(crate) fn queue_port(&self) -> Arc<SdkRequestQueue> {
-        let client = load_sqs_client(
-            &sqs_settings(self.server.endpoint()),
-            SendTimeouts::default(),
-        );
-        Arc::new(SdkRequestQueue::new(client))
-    }
-}
-
-fn sqs_settings(endpoint: &str) -> ClientSettings {
-    let vars: HashMap<&str, &str> = HashMap::from([
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_ENDPOINT_URL_SQS", endpoint),
-    ]);
-    ClientSettings::for_sqs(|name| vars.get(name).map(|v| v.to_string())).expect("settings")
 }
 
 /// A function with the window (and `extra` variables), its clock set to `now`, and the queue
@@ -133,53 +49,6 @@ fn windowed(
         }
     });
     (function, clock)
-}
-
-pub(crate) fn sms(to: &str) -> Value {
-    json!({"to": to, "message": {"content": "Your parcel arrives tomorrow"}})
-}
-
-/// An SQS event of `messages` received from the queue named `queue_name`.
-pub(crate) fn sqs_event(queue_name: &str, messages: &[Message]) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let group = m
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
-                .cloned();
-            let mut attributes = json!({});
-            if let Some(group) = group {
-                attributes["MessageGroupId"] = group.into();
-            }
-            let first_receive = m
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp));
-            if let Some(first_receive) = first_receive {
-                attributes["ApproximateFirstReceiveTimestamp"] = first_receive.clone().into();
-            }
-            // As Lambda gives them: camelCase keys, each value with its data type.
-            let message_attributes: serde_json::Map<String, Value> = m
-                .message_attributes
-                .iter()
-                .flatten()
-                .map(|(name, v)| {
-                    let value = json!({"stringValue": v.string_value, "dataType": v.data_type,
-                        "stringListValues": [], "binaryListValues": []});
-                    (name.clone(), value)
-                })
-                .collect();
-            json!({
-                "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                "eventSource": "aws:sqs", "attributes": attributes,
-                "messageAttributes": message_attributes,
-                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}"),
-            })
-        })
-        .collect();
-    json!({"Records": records})
 }
 
 async fn invoke_as(
@@ -495,12 +364,13 @@ async fn a_deferral_is_logged_with_its_opening_but_not_the_number_and_counted_as
     let url = sqs.queue("requests").await;
     let queue_var = [("REQUEST_QUEUE_URL", url.as_str())];
     let (function, _) = windowed(&queue_var, NIGHT, Some(sqs.queue_port()));
-    let ((logs, _), documents) =
-        outbound_chat::testing::capture_metrics(crate::privacy::with_trace_logs(true, async {
+    let ((logs, _), documents) = outbound_chat::testing::capture_metrics(
+        crate::support::logs::with_trace_logs(true, async {
             let _ = invoke(&function, sms("+14255550100")).await;
             String::new()
-        }))
-        .await;
+        }),
+    )
+    .await;
     let deferred: Vec<Value> = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -531,8 +401,12 @@ async fn the_binary_hands_a_request_outside_its_window_to_the_request_queue() {
     let mut request = sms("+14255550100");
     request["timeZone"] = "UTC".into();
     api.queue([request]);
-    let mut environment =
-        crate::binary::lambda_environment(&api.address(), "http://127.0.0.1:9", "JSON", "INFO");
+    let mut environment = crate::support::binary::lambda_environment(
+        &api.address(),
+        "http://127.0.0.1:9",
+        "JSON",
+        "INFO",
+    );
     environment.extend(
         [
             ("SEND_WINDOW", window_closed_now()),
@@ -541,7 +415,7 @@ async fn the_binary_hands_a_request_outside_its_window_to_the_request_queue() {
         ]
         .map(|(name, value)| (name.to_owned(), value)),
     );
-    let run = crate::binary::run_binary(environment, api.wait_for_answers(1)).await;
+    let run = crate::support::binary::run_binary(environment, api.wait_for_answers(1)).await;
     let answer: Value = serde_json::from_str(&api.answers()[0].body).unwrap();
     assert_eq!(answer["status"], "DEFERRED", "{}", run.stdout);
     assert!(
@@ -572,10 +446,14 @@ async fn the_binary_hands_a_request_outside_its_window_to_the_request_queue() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_send_window_fails_the_init_phase_naming_the_variable() {
     let api = lambda_testkit::RuntimeApi::start().await;
-    let mut environment =
-        crate::binary::lambda_environment(&api.address(), "http://127.0.0.1:9", "JSON", "INFO");
+    let mut environment = crate::support::binary::lambda_environment(
+        &api.address(),
+        "http://127.0.0.1:9",
+        "JSON",
+        "INFO",
+    );
     environment.insert("SEND_WINDOW_SMS".into(), "weekdays 9 to 5".into());
-    let mut process = crate::binary::spawn_bootstrap(environment);
+    let mut process = crate::support::binary::spawn_bootstrap(environment);
     let status = tokio::time::timeout(Duration::from_secs(30), process.exit())
         .await
         .expect("the binary exits at init");

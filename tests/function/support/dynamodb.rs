@@ -22,7 +22,7 @@ use outbound_chat::testing::DestinationNumber;
 use outbound_chat::testing::RecipientKey;
 use serde_json::{Value, json};
 
-use crate::helpers::{FakeConnect, TestFunction, config_with};
+use crate::support::{FakeConnect, TestFunction, config_with};
 
 /// The recipient hash key of the tests: 32 bytes, base64.
 pub const HASH_KEY: &str = "dGVzdC1yZWNpcGllbnQtaGFzaC1rZXktMzItYnl0ZXM=";

@@ -1,5 +1,15 @@
-//! Shared test helpers: a scriptable fake Connect port, the sample events, a test
-//! configuration, and a function wired to the fake.
+//! What the tests share, in one place: a scriptable fake Connect port, the sample events, a test
+//! configuration and a function wired to the fake (here); the compiled binary under the Runtime
+//! API emulator ([`binary`]); DynamoDB Local and the recipient state ([`dynamodb`]); moto's SQS
+//! ([`sqs`]); SQS records built in memory ([`records`]); the real SDK against the local Connect
+//! ([`sdk`]); the function's logs captured at TRACE ([`logs`]). No test file imports another.
+
+pub mod binary;
+pub mod dynamodb;
+pub mod logs;
+pub mod records;
+pub mod sdk;
+pub mod sqs;
 
 use futures::future::BoxFuture;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use lambda_testkit::{Process, Run};
 
-use crate::helpers::FUNCTION_CONFIG;
+use crate::support::FUNCTION_CONFIG;
 
 const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
 
