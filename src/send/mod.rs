@@ -7,6 +7,7 @@ pub mod pacing;
 pub mod pipeline;
 pub mod protect;
 pub mod resend;
+pub mod reserve;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -27,7 +28,8 @@ use crate::send::pacing::{NoSlot, Pacer, Pacing};
 use crate::send::resend::Resender;
 use crate::store::RecipientState;
 use crate::telemetry;
-use protect::{Protection, Screened};
+use protect::{Candidate, Protection, Screened};
+use reserve::Decision;
 
 /// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
 /// throttle; the function does, each attempt in a slot of the (then lowered) pacing rate.
@@ -103,6 +105,11 @@ impl<C: ContactStarter> Sender<C> {
         self.protection.as_ref()
     }
 
+    /// The time an invocation keeps to answer after its last call.
+    pub fn answer_reserve(&self) -> Duration {
+        self.timeouts.answer_reserve
+    }
+
     /// Most Connect calls in flight at once within one invocation.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
@@ -111,6 +118,49 @@ impl<C: ContactStarter> Sender<C> {
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
         Invocation::new(trigger, deadline, self.max_in_flight)
+    }
+
+    /// Decides recipient protection for a batch's requests at once (nothing when protection is
+    /// off): the send window and the expiry are pure, so a request they hold back takes no
+    /// place (and gives back one an earlier delivery took). `requests` pairs each request with
+    /// its id.
+    pub async fn screen(
+        &self,
+        invocation: &Invocation,
+        requests: &[(&str, &OutboundChat)],
+        screened: &Screened,
+    ) {
+        let Some(protection) = &self.protection else {
+            return;
+        };
+        let now = self.clock.now();
+        let candidates: Vec<Candidate<'_>> = requests
+            .iter()
+            .map(|(request_id, chat)| Candidate {
+                request_id,
+                chat,
+                held_back: self.held_back(chat, now),
+            })
+            .collect();
+        let cutoff = self.cutoff(invocation);
+        protection
+            .screen(&candidates, SystemTime::from(now), cutoff, screened)
+            .await;
+    }
+
+    /// Whether the send window or the expiry holds `chat` back at `now`.
+    fn held_back(&self, chat: &OutboundChat, now: jiff::Timestamp) -> bool {
+        chat.is_expired_at(SystemTime::from(now))
+            || self
+                .window
+                .as_ref()
+                .is_some_and(|window| window.decide(chat, now) != Verdict::SendNow)
+    }
+
+    /// The last moment an AWS call of the invocation may end: its deadline less the answer
+    /// reserve.
+    fn cutoff(&self, invocation: &Invocation) -> Instant {
+        invocation.deadline() - self.answer_reserve()
     }
 
     /// Takes a request to its outcome and logs it. Every request of every trigger ends here,
@@ -130,22 +180,46 @@ impl<C: ContactStarter> Sender<C> {
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
+                if screened.get(request_id).is_none() {
+                    // A request not screened with a batch is a batch of its own.
+                    self.screen(invocation, &[(request_id, &chat)], screened)
+                        .await;
+                }
                 let origin = route.origin();
-                match self.hold_back(invocation, &chat, route).await {
+                let (outcome, latency) = match self.hold_back(invocation, &chat, route).await {
                     Some(outcome) => (outcome, None),
                     None => {
                         let (outcome, latency) =
                             self.send(invocation, &chat, request_id, screened).await;
-                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let cutoff = self.cutoff(invocation);
                         let (resender, now) = (&self.resender, self.clock.now());
                         let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
                         (outcome, latency)
                     }
-                }
+                };
+                self.settle(invocation, request_id, &outcome, screened)
+                    .await;
+                (outcome, latency)
             }
         };
         record(invocation, request_id, channel, &outcome, latency);
         outcome
+    }
+
+    /// Gives back the cap place the request held, if its outcome calls for it.
+    async fn settle(
+        &self,
+        invocation: &Invocation,
+        request_id: &str,
+        outcome: &Outcome,
+        screened: &Screened,
+    ) {
+        if let Some(protection) = &self.protection {
+            let cutoff = self.cutoff(invocation);
+            protection
+                .settle(screened, request_id, outcome, cutoff)
+                .await;
+        }
     }
 
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
@@ -184,15 +258,18 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Reports a request that is not sent because an earlier one of its FIFO group failed or
-    /// waits for its window (`reason`).
-    pub fn skip(
+    /// waits for its window (`reason`), giving back the cap place it took.
+    pub async fn skip(
         &self,
         invocation: &Invocation,
         request_id: &str,
         chat: Option<&OutboundChat>,
         reason: NotSent,
+        screened: &Screened,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
+        self.settle(invocation, request_id, &outcome, screened)
+            .await;
         record(
             invocation,
             request_id,
@@ -232,37 +309,55 @@ impl<C: ContactStarter> Sender<C> {
         if Instant::now() > latest_start {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         }
-        let Some(protection) = &self.protection else {
-            return self.attempts(invocation, chat, latest_start).await;
-        };
-        let reservation = match protection
-            .check(
-                chat,
-                screened,
-                request_id,
-                SystemTime::from(self.clock.now()),
-            )
-            .await
-        {
-            Ok(protect::Verdict::Clear(reservation)) => reservation,
-            Ok(protect::Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
-            Err(err) => return failed(Failure::State(err)),
-        };
-        let (outcome, latency) = self.attempts(invocation, chat, latest_start).await;
-        if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
-            if failure.is_permanent() {
-                // Never past the answer: a place not given back expires with its bucket.
-                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-                let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
-                if release.await.is_err() {
-                    tracing::warn!(
-                        request_id,
-                        "a reservation was not given back before the deadline: it expires with its window"
-                    );
+        if let Some(protection) = &self.protection {
+            match self
+                .decision(invocation, protection, chat, request_id, screened)
+                .await
+            {
+                Decision::Clear | Decision::Held(_) => {}
+                Decision::Suppressed(reason) => return (Outcome::Suppressed(reason), None),
+                Decision::Unavailable(err) => return failed(Failure::State(err)),
+                Decision::HeldBack => {
+                    return failed(Failure::State(crate::store::StateError {
+                        message: "the request was held back when its batch was decided".into(),
+                    }));
                 }
             }
         }
-        (outcome, latency)
+        self.attempts(invocation, chat, latest_start).await
+    }
+
+    /// The request's protection decision: its batch's, or, when the batch held it back and its
+    /// window has opened since, its own.
+    async fn decision(
+        &self,
+        invocation: &Invocation,
+        protection: &Protection,
+        chat: &OutboundChat,
+        request_id: &str,
+        screened: &Screened,
+    ) -> Decision {
+        let decided = screened.get(request_id);
+        if matches!(
+            decided,
+            Some(
+                Decision::Clear
+                    | Decision::Held(_)
+                    | Decision::Suppressed(_)
+                    | Decision::Unavailable(_)
+            )
+        ) {
+            return decided.expect("matched");
+        }
+        let candidate = Candidate {
+            request_id,
+            chat,
+            held_back: false,
+        };
+        let now = SystemTime::from(self.clock.now());
+        let cutoff = self.cutoff(invocation);
+        protection.screen(&[candidate], now, cutoff, screened).await;
+        screened.get(request_id).unwrap_or(Decision::HeldBack)
     }
 
     /// The attempts of one request: each in a pacing slot, a throttled one tried again (at most

@@ -19,7 +19,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
-use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
+use crate::domain::{OutboundChat, Reason, RequestIdentifier, ValidationError, Violation};
 use crate::intake::MAX_REQUEST_BYTES;
 use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{Failure, Outcome, Requeue};
@@ -271,9 +271,9 @@ async fn handle_suppressions<C: ContactStarter>(
         Err(answer) => return answer,
     };
     let changed = if adding {
-        protection.add(&entries).await
+        protection.add(&entries, pipeline.state_cutoff()).await
     } else {
-        protection.remove(&entries).await
+        protection.remove(&entries, pipeline.state_cutoff()).await
     };
     let status = if adding { "ADDED" } else { "REMOVED" };
     match changed {
@@ -455,17 +455,23 @@ async fn handle_batch<C: ContactStarter>(
             (copy, pipeline.admit_value(item, delivery))
         })
         .collect();
-    pipeline
-        .screen(admitted.iter().filter_map(|(_, chat)| chat.as_ref().ok()))
-        .await;
+    let labels: Vec<String> = identifiers
+        .iter()
+        .map(|id| format!("{}#{id}", request.request_id))
+        .collect();
+    let screened: Vec<(&str, &OutboundChat)> = labels
+        .iter()
+        .zip(&admitted)
+        .filter_map(|(label, (_, chat))| Some((label.as_str(), chat.as_ref().ok()?)))
+        .collect();
+    pipeline.screen(&screened).await;
     let runs = admitted
         .into_iter()
-        .zip(&identifiers)
-        .map(|((copy, chat), id)| async move {
-            let label = format!("{}#{id}", request.request_id);
+        .zip(identifiers.iter().zip(&labels))
+        .map(|((copy, chat), (id, label))| async move {
             (
                 id,
-                pipeline.send(&label, chat, Route::RequestQueue(copy)).await,
+                pipeline.send(label, chat, Route::RequestQueue(copy)).await,
             )
         });
     let mut successful = Vec::new();
