@@ -142,9 +142,13 @@ impl<C: ContactStarter> Sender<C> {
                 held_back: self.held_back(chat, now),
             })
             .collect();
-        let cutoff = self.cutoff(invocation);
         protection
-            .screen(&candidates, SystemTime::from(now), cutoff, screened)
+            .screen(
+                &candidates,
+                SystemTime::from(now),
+                self.latest_start(invocation),
+                screened,
+            )
             .await;
     }
 
@@ -155,6 +159,14 @@ impl<C: ContactStarter> Sender<C> {
                 .window
                 .as_ref()
                 .is_some_and(|window| window.decide(chat, now) != Verdict::SendNow)
+    }
+
+    /// The last moment a send may start: a decision not made by then is of no use.
+    fn latest_start(&self, invocation: &Invocation) -> Instant {
+        let deadline = invocation.deadline();
+        deadline
+            .checked_sub(self.timeouts.start_margin())
+            .unwrap_or(deadline)
     }
 
     /// The last moment an AWS call of the invocation may end: its deadline less the answer
@@ -292,6 +304,13 @@ impl<C: ContactStarter> Sender<C> {
         let failed = |failure| (Outcome::Failed(failure), None);
         if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return failed(Failure::Expired);
+        }
+        // What the batch's decision settles needs no slot, and is its answer even when the
+        // decision took the time that was left (a state that did not answer).
+        match screened.get(request_id) {
+            Some(Decision::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
+            Some(Decision::Unavailable(err)) => return failed(Failure::State(err)),
+            _ => {}
         }
         let Some(_slot) = invocation.slot().await else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));

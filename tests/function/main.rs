@@ -2,6 +2,7 @@
 //! Connect port, and the privacy of what is logged.
 
 mod binary;
+mod caps;
 mod deadline;
 mod e2e;
 mod exactly_once;
