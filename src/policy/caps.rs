@@ -326,8 +326,9 @@ mod tests {
         let midnight = 20_787 * DAY;
         let week_edge = 20_790 * DAY;
         assert_eq!(week_edge % (7 * DAY), 0);
-        // (rules, earlier sends, now, fits)
-        let cases: &[(&str, &[(&str, i64)], i64, Admission)] = &[
+        // (rules, earlier sends, now, what the request finds)
+        type Case<'a> = (&'a str, &'a [(&'a str, i64)], i64, Admission);
+        let cases: &[Case<'_>] = &[
             (
                 "1/24h",
                 &[("a", midnight - 60)],
