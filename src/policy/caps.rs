@@ -319,6 +319,23 @@ mod tests {
         at.iter().map(|(h, t)| ((*h).to_owned(), *t)).collect()
     }
 
+    /// What a request marked `me` finds at `now` in `earlier`, and that its mark is added only
+    /// when it takes a place.
+    fn admission(rules: &str, earlier: &[(&str, i64)], now: i64) -> Admission {
+        let caps = CapPolicy {
+            rules: CapRules::parse(rules).unwrap(),
+            ..policy(CapScope::Channel)
+        };
+        let mut counted = sends(earlier);
+        let admission = caps.admit(&mut counted, "me", now);
+        assert_eq!(
+            counted.get("me") == Some(&now),
+            admission == Admission::Taken,
+            "{rules} at {now}: the mark is added only when taken"
+        );
+        admission
+    }
+
     #[test]
     fn a_rule_holds_over_every_window_of_its_length_not_over_calendar_buckets() {
         // Midnight UTC of 2026-11-30, and of Thursday 2026-12-03, where 7-day buckets counted
@@ -326,84 +343,58 @@ mod tests {
         let midnight = 20_787 * DAY;
         let week_edge = 20_790 * DAY;
         assert_eq!(week_edge % (7 * DAY), 0);
-        // (rules, earlier sends, now, what the request finds)
-        type Case<'a> = (&'a str, &'a [(&'a str, i64)], i64, Admission);
-        let cases: &[Case<'_>] = &[
+        let before_midnight = [("a", midnight - 60)];
+        let before_edge = [("a", week_edge - HOUR)];
+        // (rule, earlier sends, now, what the request finds)
+        let cases = [
+            ("1/24h", &before_midnight, midnight + 60, Admission::Full),
             (
                 "1/24h",
-                &[("a", midnight - 60)],
-                midnight + 60,
-                Admission::Full,
-            ),
-            (
-                "1/24h",
-                &[("a", midnight - 60)],
+                &before_midnight,
                 midnight - 60 + DAY - 1,
                 Admission::Full,
             ),
             (
                 "1/24h",
-                &[("a", midnight - 60)],
+                &before_midnight,
                 midnight - 60 + DAY,
                 Admission::Taken,
             ),
+            ("1/7d", &before_edge, week_edge + HOUR, Admission::Full),
             (
                 "1/7d",
-                &[("a", week_edge - HOUR)],
-                week_edge + HOUR,
+                &before_edge,
+                week_edge - HOUR + 7 * DAY - 1,
                 Admission::Full,
             ),
             (
                 "1/7d",
-                &[("a", week_edge - HOUR)],
+                &before_edge,
                 week_edge - HOUR + 7 * DAY,
-                Admission::Taken,
-            ),
-            ("2/24h", &[("a", midnight)], midnight + 1, Admission::Taken),
-            (
-                "2/24h",
-                &[("a", midnight), ("b", midnight + 1)],
-                midnight + 2,
-                Admission::Full,
-            ),
-            (
-                "1/24h,3/7d",
-                &[("a", 0), ("b", DAY), ("c", 2 * DAY)],
-                3 * DAY,
-                Admission::Full,
-            ),
-            (
-                "1/24h,3/7d",
-                &[("a", 0), ("b", DAY), ("c", 2 * DAY)],
-                7 * DAY,
-                Admission::Taken,
-            ),
-            (
-                "1/24h",
-                &[("me", midnight)],
-                midnight + 60,
-                Admission::Found,
-            ),
-            (
-                "1/1h",
-                &[("me", midnight)],
-                midnight + HOUR,
                 Admission::Taken,
             ),
         ];
         for (rules, earlier, now, expected) in cases {
-            let caps = CapPolicy {
-                rules: CapRules::parse(rules).unwrap(),
-                ..policy(CapScope::Channel)
-            };
-            let mut counted = sends(earlier);
-            let admission = caps.admit(&mut counted, "me", *now);
-            assert_eq!(admission, *expected, "{rules} {earlier:?} at {now}");
-            assert_eq!(
-                counted.get("me") == Some(now),
-                admission == Admission::Taken,
-                "{rules} at {now}: the mark is added only when taken"
-            );
+            assert_eq!(admission(rules, earlier, now), expected, "{rules} at {now}");
+        }
+    }
+
+    #[test]
+    fn a_request_must_fit_every_rule_and_a_redelivery_finds_its_own_place() {
+        let (one, two) = ([("a", DAY)], [("a", DAY), ("b", DAY + 1)]);
+        let week = [("a", 0), ("b", DAY), ("c", 2 * DAY)];
+        let mine = [("me", DAY)];
+        // (rules, earlier sends, now, what the request finds)
+        let cases: [(&str, &[(&str, i64)], i64, Admission); 6] = [
+            ("2/24h", &one, DAY + 1, Admission::Taken),
+            ("2/24h", &two, DAY + 2, Admission::Full),
+            ("1/24h,3/7d", &week, 3 * DAY, Admission::Full),
+            ("1/24h,3/7d", &week, 7 * DAY, Admission::Taken),
+            ("1/24h", &mine, DAY + 60, Admission::Found),
+            ("1/1h", &mine, DAY + HOUR, Admission::Taken),
+        ];
+        for (rules, earlier, now, expected) in cases {
+            assert_eq!(admission(rules, earlier, now), expected, "{rules} at {now}");
         }
     }
 

@@ -410,6 +410,27 @@ async fn handle_single<C: ContactStarter>(
     }
 }
 
+/// Decides protection for a batch's admitted items at once; gives each item's label (the
+/// request id and its identifier), under which it is sent and logged.
+async fn screen_batch<C: ContactStarter, T>(
+    pipeline: &Pipeline<'_, C>,
+    request_id: &str,
+    identifiers: &[String],
+    admitted: &[(T, Result<OutboundChat, ValidationError>)],
+) -> Vec<String> {
+    let labels: Vec<String> = identifiers
+        .iter()
+        .map(|id| format!("{request_id}#{id}"))
+        .collect();
+    let screened: Vec<(&str, &OutboundChat)> = labels
+        .iter()
+        .zip(admitted)
+        .filter_map(|(label, (_, chat))| Some((label.as_str(), chat.as_ref().ok()?)))
+        .collect();
+    pipeline.screen(&screened).await;
+    labels
+}
+
 async fn handle_batch<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request: &HttpRequest,
@@ -455,16 +476,7 @@ async fn handle_batch<C: ContactStarter>(
             (copy, pipeline.admit_value(item, delivery))
         })
         .collect();
-    let labels: Vec<String> = identifiers
-        .iter()
-        .map(|id| format!("{}#{id}", request.request_id))
-        .collect();
-    let screened: Vec<(&str, &OutboundChat)> = labels
-        .iter()
-        .zip(&admitted)
-        .filter_map(|(label, (_, chat))| Some((label.as_str(), chat.as_ref().ok()?)))
-        .collect();
-    pipeline.screen(&screened).await;
+    let labels = screen_batch(pipeline, &request.request_id, &identifiers, &admitted).await;
     let runs = admitted
         .into_iter()
         .zip(identifiers.iter().zip(&labels))
