@@ -385,7 +385,8 @@ mod tests {
         let week = [("a", 0), ("b", DAY), ("c", 2 * DAY)];
         let mine = [("me", DAY)];
         // (rules, earlier sends, now, what the request finds)
-        let cases: [(&str, &[(&str, i64)], i64, Admission); 6] = [
+        type Case<'a> = (&'a str, &'a [(&'a str, i64)], i64, Admission);
+        let cases: [Case<'_>; 6] = [
             ("2/24h", &one, DAY + 1, Admission::Taken),
             ("2/24h", &two, DAY + 2, Admission::Full),
             ("1/24h,3/7d", &week, 3 * DAY, Admission::Full),
