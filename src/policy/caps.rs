@@ -1,12 +1,12 @@
 //! Frequency caps: rules like `1/24h,3/7d` (at most N messages per window), the scope they
 //! count in (one channel, or every channel of the recipient together), the categories they
-//! bind, and the counters a request must take a place in.
+//! bind, and whether one more send fits.
 //!
-//! A window is a fixed bucket aligned on the Unix epoch (`24h` and `1d`: UTC days; `7d`: the
-//! weeks counted from 1970-01-01): one counter per bucket takes one conditional write, where a
-//! sliding window would need a read first.
+//! A rule `N/W` holds over every window of length W (a sliding window): a send at `now` fits
+//! when fewer than N sends were taken in the W seconds before it (`now - W`, exclusive, to
+//! `now`). So `1/24h` means never two within 24 hours, across midnight or not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::{Category, Channel};
 
@@ -14,7 +14,7 @@ use crate::domain::{Category, Channel};
 pub const MAX_COUNT: u32 = 1000;
 /// Longest window, in hours (366 days).
 pub const MAX_WINDOW_HOURS: u32 = 366 * 24;
-/// Most rules: each is one item of the reservation's transaction.
+/// Most rules a configuration may hold.
 pub const MAX_RULES: usize = 10;
 
 /// At most `count` messages per window of `window_hours`.
@@ -48,6 +48,17 @@ impl CapRule {
             count,
             window_hours,
         })
+    }
+
+    fn seconds(self) -> i64 {
+        i64::from(self.window_hours) * 3600
+    }
+
+    /// Whether one more send at `now` fits: fewer than `count` sends after `now - window`.
+    pub fn has_room(self, sends: &Sends, now: i64) -> bool {
+        let since = now - self.seconds();
+        let counted = sends.values().filter(|at| **at > since).count();
+        counted < self.count as usize
     }
 
     #[cfg(test)]
@@ -114,18 +125,37 @@ pub struct CapPolicy {
     pub categories: BTreeSet<Category>,
 }
 
-/// One counter a request must take a place in: a rule's bucket, for one scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CapCounter {
-    /// The channel counted, or `None` for every channel of the recipient.
-    pub channel: Option<Channel>,
-    pub window_hours: u32,
-    /// The bucket's index: whole windows since the Unix epoch.
-    pub bucket: i64,
-    /// Most places the counter holds.
-    pub limit: u32,
-    /// When the bucket ends (Unix seconds): the counter is spent after it.
-    pub ends_at: i64,
+/// Where a capped request is counted: with the recipient's other messages on its channel, or
+/// with every message to the recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CountedIn {
+    Channel(Channel),
+    AllChannels,
+}
+
+impl CountedIn {
+    /// `SMS`, `WHATSAPP` or `ALL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Channel(channel) => channel.as_str(),
+            Self::AllChannels => "ALL",
+        }
+    }
+}
+
+/// The places taken in one count: the mark of each request holding one (see
+/// [`holder_of`](super::holder_of)) and when it took it (Unix seconds).
+pub type Sends = BTreeMap<String, i64>;
+
+/// What a request found in its count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Its own mark was there already: an earlier delivery of the same request took the place.
+    Found,
+    /// It fitted in every rule: its mark is added.
+    Taken,
+    /// A rule is full: nothing added.
+    Full,
 }
 
 impl CapPolicy {
@@ -137,31 +167,59 @@ impl CapPolicy {
             .map_err(|_| "must list TRANSACTIONAL and/or PROMOTIONAL, comma-separated".into())
     }
 
-    /// The counters a message of `category` on `channel` sent at `now` (Unix seconds) must
-    /// take a place in; none when the caps do not bind the category.
-    pub fn counters(&self, channel: Channel, category: Category, now: i64) -> Vec<CapCounter> {
-        if !self.categories.contains(&category) {
-            return Vec::new();
-        }
-        let channel = match self.scope {
-            CapScope::Channel => Some(channel),
-            CapScope::Recipient => None,
-        };
+    /// Where a message of `category` on `channel` is counted; `None` when the caps do not bind
+    /// the category.
+    pub fn counted_in(&self, channel: Channel, category: Category) -> Option<CountedIn> {
+        self.categories
+            .contains(&category)
+            .then_some(match self.scope {
+                CapScope::Channel => CountedIn::Channel(channel),
+                CapScope::Recipient => CountedIn::AllChannels,
+            })
+    }
+
+    /// The longest window, in seconds: a send older than that counts in no rule.
+    pub fn longest_window(&self) -> i64 {
         self.rules
             .rules()
             .iter()
-            .map(|rule| {
-                let seconds = i64::from(rule.window_hours) * 3600;
-                let bucket = now.div_euclid(seconds);
-                CapCounter {
-                    channel,
-                    window_hours: rule.window_hours,
-                    bucket,
-                    limit: rule.count,
-                    ends_at: (bucket + 1) * seconds,
-                }
-            })
-            .collect()
+            .map(|rule| rule.seconds())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Drops the sends no rule counts any more at `now`.
+    pub fn prune(&self, sends: &mut Sends, now: i64) {
+        let since = now - self.longest_window();
+        sends.retain(|_, at| *at > since);
+    }
+
+    /// Takes a place for `holder` at `now` if every rule has room over the window that ends
+    /// now, or finds the place it took before (a redelivery). Prunes what no rule counts.
+    pub fn admit(&self, sends: &mut Sends, holder: &str, now: i64) -> Admission {
+        self.prune(sends, now);
+        if sends.contains_key(holder) {
+            return Admission::Found;
+        }
+        if self
+            .rules
+            .rules()
+            .iter()
+            .all(|rule| rule.has_room(sends, now))
+        {
+            sends.insert(holder.to_owned(), now);
+            Admission::Taken
+        } else {
+            Admission::Full
+        }
+    }
+
+    /// When nothing of `sends` counts any more (Unix seconds); `now` for no sends.
+    pub fn expires_at(&self, sends: &Sends, now: i64) -> i64 {
+        sends
+            .values()
+            .max()
+            .map_or(now, |newest| newest + self.longest_window())
     }
 }
 
@@ -223,34 +281,135 @@ mod tests {
     }
 
     #[test]
-    fn caps_bind_only_the_configured_categories() {
-        let caps = policy(CapScope::Channel);
-        assert_eq!(
-            caps.counters(Channel::Sms, Category::Promotional, 0).len(),
-            2
-        );
-        assert!(
-            caps.counters(Channel::Sms, Category::Transactional, 0)
-                .is_empty()
-        );
+    fn caps_bind_only_the_configured_categories_counted_by_channel_or_together() {
+        let by_channel = policy(CapScope::Channel);
+        let cases = [
+            (
+                Category::Promotional,
+                CapScope::Channel,
+                Some(CountedIn::Channel(Channel::Sms)),
+            ),
+            (
+                Category::Promotional,
+                CapScope::Recipient,
+                Some(CountedIn::AllChannels),
+            ),
+            (Category::Transactional, CapScope::Channel, None),
+        ];
+        for (category, scope, expected) in cases {
+            let caps = CapPolicy {
+                scope,
+                ..by_channel.clone()
+            };
+            assert_eq!(
+                caps.counted_in(Channel::Sms, category),
+                expected,
+                "{category:?} {scope:?}"
+            );
+        }
+        assert_eq!(CountedIn::AllChannels.as_str(), "ALL");
         assert!(CapPolicy::parse_categories("PROMOTIONAL, transactional").is_ok());
         assert!(CapPolicy::parse_categories("MARKETING").is_err());
     }
 
+    const HOUR: i64 = 3600;
+    const DAY: i64 = 24 * HOUR;
+
+    fn sends(at: &[(&str, i64)]) -> Sends {
+        at.iter().map(|(h, t)| ((*h).to_owned(), *t)).collect()
+    }
+
+    /// What a request marked `me` finds at `now` in `earlier`, and that its mark is added only
+    /// when it takes a place.
+    fn admission(rules: &str, earlier: &[(&str, i64)], now: i64) -> Admission {
+        let caps = CapPolicy {
+            rules: CapRules::parse(rules).unwrap(),
+            ..policy(CapScope::Channel)
+        };
+        let mut counted = sends(earlier);
+        let admission = caps.admit(&mut counted, "me", now);
+        assert_eq!(
+            counted.get("me") == Some(&now),
+            admission == Admission::Taken,
+            "{rules} at {now}: the mark is added only when taken"
+        );
+        admission
+    }
+
     #[test]
-    fn a_counter_is_the_epoch_aligned_bucket_of_its_window_and_scope() {
-        let day = 86_400;
-        let last_second_of_day_two = 2 * day - 1;
-        for (now, bucket) in [(0, 0), (day - 1, 0), (day, 1), (last_second_of_day_two, 1)] {
-            let counters =
-                policy(CapScope::Channel).counters(Channel::Sms, Category::Promotional, now);
-            assert_eq!(counters[0].bucket, bucket, "{now}");
-            assert_eq!(counters[0].ends_at, (bucket + 1) * day);
-            assert_eq!(counters[0].channel, Some(Channel::Sms));
-            assert_eq!((counters[1].window_hours, counters[1].limit), (168, 3));
+    fn a_rule_holds_over_every_window_of_its_length_not_over_calendar_buckets() {
+        // Midnight UTC of 2026-11-30, and of Thursday 2026-12-03, where 7-day buckets counted
+        // from 1970-01-01 turn (20 790 days, a multiple of 7).
+        let midnight = 20_787 * DAY;
+        let week_edge = 20_790 * DAY;
+        assert_eq!(week_edge % (7 * DAY), 0);
+        let before_midnight = [("a", midnight - 60)];
+        let before_edge = [("a", week_edge - HOUR)];
+        // (rule, earlier sends, now, what the request finds)
+        let cases = [
+            ("1/24h", &before_midnight, midnight + 60, Admission::Full),
+            (
+                "1/24h",
+                &before_midnight,
+                midnight - 60 + DAY - 1,
+                Admission::Full,
+            ),
+            (
+                "1/24h",
+                &before_midnight,
+                midnight - 60 + DAY,
+                Admission::Taken,
+            ),
+            ("1/7d", &before_edge, week_edge + HOUR, Admission::Full),
+            (
+                "1/7d",
+                &before_edge,
+                week_edge - HOUR + 7 * DAY - 1,
+                Admission::Full,
+            ),
+            (
+                "1/7d",
+                &before_edge,
+                week_edge - HOUR + 7 * DAY,
+                Admission::Taken,
+            ),
+        ];
+        for (rules, earlier, now, expected) in cases {
+            assert_eq!(admission(rules, earlier, now), expected, "{rules} at {now}");
         }
-        let across =
-            policy(CapScope::Recipient).counters(Channel::WhatsApp, Category::Promotional, 0);
-        assert_eq!(across[0].channel, None);
+    }
+
+    #[test]
+    fn a_request_must_fit_every_rule_and_a_redelivery_finds_its_own_place() {
+        let (one, two) = ([("a", DAY)], [("a", DAY), ("b", DAY + 1)]);
+        let week = [("a", 0), ("b", DAY), ("c", 2 * DAY)];
+        let mine = [("me", DAY)];
+        // (rules, earlier sends, now, what the request finds)
+        type Case<'a> = (&'a str, &'a [(&'a str, i64)], i64, Admission);
+        let cases: [Case<'_>; 6] = [
+            ("2/24h", &one, DAY + 1, Admission::Taken),
+            ("2/24h", &two, DAY + 2, Admission::Full),
+            ("1/24h,3/7d", &week, 3 * DAY, Admission::Full),
+            ("1/24h,3/7d", &week, 7 * DAY, Admission::Taken),
+            ("1/24h", &mine, DAY + 60, Admission::Found),
+            ("1/1h", &mine, DAY + HOUR, Admission::Taken),
+        ];
+        for (rules, earlier, now, expected) in cases {
+            assert_eq!(admission(rules, earlier, now), expected, "{rules} at {now}");
+        }
+    }
+
+    #[test]
+    fn what_no_rule_counts_is_pruned_and_the_item_expires_with_its_newest_send() {
+        let caps = policy(CapScope::Channel); // 1/24h,3/7d: the longest window is 7 days
+        let mut counted = sends(&[("old", 0), ("edge", DAY), ("new", 7 * DAY)]);
+        caps.prune(&mut counted, 8 * DAY);
+        assert_eq!(
+            counted,
+            sends(&[("new", 7 * DAY)]),
+            "a send at now - 7d is out"
+        );
+        assert_eq!(caps.expires_at(&counted, 8 * DAY), 14 * DAY);
+        assert_eq!(caps.expires_at(&Sends::new(), 5), 5);
     }
 }

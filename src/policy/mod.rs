@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 
 use crate::domain::{Category, Channel, OutboundChat, RecipientTimeZone};
 
-pub use caps::{CapCounter, CapPolicy, CapRules, CapScope};
+pub use caps::{Admission, CapPolicy, CapRules, CapScope, CountedIn, Sends};
 pub use clock::{Clock, ManualClock, ShiftedClock, SystemClock};
 pub use recipient::{RecipientId, RecipientKey, holder_of};
 pub use suppression::{ListScope, Listing, SuppressReason};

@@ -68,7 +68,7 @@ impl RecipientId {
     }
 }
 
-/// The mark a reservation leaves in a counter: the first 128 bits of the SHA-256 of its client
+/// The mark a reservation leaves in its count: the first 128 bits of the SHA-256 of its client
 /// token, in hex. The same request redelivered leaves the same mark, so it is counted once.
 pub fn holder_of(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes())[..16])

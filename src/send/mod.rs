@@ -7,6 +7,7 @@ pub mod pacing;
 pub mod pipeline;
 pub mod protect;
 pub mod resend;
+pub mod reserve;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -29,7 +30,8 @@ use crate::send::pacing::{NoSlot, Pacer, Pacing};
 use crate::send::resend::Resender;
 use crate::store::RecipientState;
 use crate::telemetry;
-use protect::{Protection, Screened};
+use protect::{Candidate, Protection, Screened};
+use reserve::Decision;
 
 /// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
 /// throttle; the function does, each attempt in a slot of the (then lowered) pacing rate.
@@ -108,6 +110,11 @@ impl<C: ContactStarter> Sender<C> {
         self.protection.as_ref()
     }
 
+    /// The time an invocation keeps to answer after its last call.
+    pub fn answer_reserve(&self) -> Duration {
+        self.timeouts.answer_reserve
+    }
+
     /// Most Connect calls in flight at once within one invocation.
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
@@ -116,6 +123,61 @@ impl<C: ContactStarter> Sender<C> {
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
         Invocation::new(trigger, deadline, self.max_in_flight)
+    }
+
+    /// Decides recipient protection for a batch's requests at once (nothing when protection is
+    /// off): the send window and the expiry are pure, so a request they hold back takes no
+    /// place (and gives back one an earlier delivery took). `requests` pairs each request with
+    /// its id.
+    pub async fn screen(
+        &self,
+        invocation: &Invocation,
+        requests: &[(&str, &OutboundChat)],
+        screened: &Screened,
+    ) {
+        let Some(protection) = &self.protection else {
+            return;
+        };
+        let now = self.clock.now();
+        let candidates: Vec<Candidate<'_>> = requests
+            .iter()
+            .map(|(request_id, chat)| Candidate {
+                request_id,
+                chat,
+                held_back: self.held_back(chat, now),
+            })
+            .collect();
+        protection
+            .screen(
+                &candidates,
+                SystemTime::from(now),
+                self.latest_start(invocation),
+                screened,
+            )
+            .await;
+    }
+
+    /// Whether the send window or the expiry holds `chat` back at `now`.
+    fn held_back(&self, chat: &OutboundChat, now: jiff::Timestamp) -> bool {
+        chat.is_expired_at(SystemTime::from(now))
+            || self
+                .window
+                .as_ref()
+                .is_some_and(|window| window.decide(chat, now) != Verdict::SendNow)
+    }
+
+    /// The last moment a send may start: a decision not made by then is of no use.
+    fn latest_start(&self, invocation: &Invocation) -> Instant {
+        let deadline = invocation.deadline();
+        deadline
+            .checked_sub(self.timeouts.start_margin())
+            .unwrap_or(deadline)
+    }
+
+    /// The last moment an AWS call of the invocation may end: its deadline less the answer
+    /// reserve.
+    fn cutoff(&self, invocation: &Invocation) -> Instant {
+        invocation.deadline() - self.answer_reserve()
     }
 
     /// Takes a request to its outcome and logs it, in the request's span (see
@@ -153,9 +215,14 @@ impl<C: ContactStarter> Sender<C> {
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
+                if screened.get(request_id).is_none() {
+                    // A request not screened with a batch is a batch of its own.
+                    self.screen(invocation, &[(request_id, &chat)], screened)
+                        .await;
+                }
                 let origin = route.origin();
                 let mut route = Some(route);
-                match self.hold_back(invocation, &chat, &mut route).await {
+                let (outcome, latency) = match self.hold_back(invocation, &chat, &mut route).await {
                     Some(outcome) => (outcome, None),
                     None => {
                         let (outcome, latency) =
@@ -168,16 +235,35 @@ impl<C: ContactStarter> Sender<C> {
                                 .unwrap_or(outcome),
                             outcome => outcome,
                         };
-                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let cutoff = self.cutoff(invocation);
                         let (resender, now) = (&self.resender, self.clock.now());
                         let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
                         (outcome, latency)
                     }
-                }
+                };
+                self.settle(invocation, request_id, &outcome, screened)
+                    .await;
+                (outcome, latency)
             }
         };
         record(invocation, channel, &outcome, latency);
         outcome
+    }
+
+    /// Gives back the cap place the request held, if its outcome calls for it.
+    async fn settle(
+        &self,
+        invocation: &Invocation,
+        request_id: &str,
+        outcome: &Outcome,
+        screened: &Screened,
+    ) {
+        if let Some(protection) = &self.protection {
+            let cutoff = self.cutoff(invocation);
+            protection
+                .settle(screened, request_id, outcome, cutoff)
+                .await;
+        }
     }
 
     /// The send window's verdict, acted on: `None` when the request may be sent now, else its
@@ -217,34 +303,49 @@ impl<C: ContactStarter> Sender<C> {
     }
 
     /// Reports a request that is not sent because an earlier one of its FIFO group failed or
-    /// waits for its window (`reason`), in the request's span, as [`Sender::process`] does.
-    pub fn skip(
+    /// waits for its window (`reason`), giving back the cap place it took, in the request's
+    /// span, as [`Sender::process`] does.
+    pub async fn skip(
         &self,
         invocation: &Invocation,
         request_id: &str,
         chat: Option<&OutboundChat>,
         reason: NotSent,
+        screened: &Screened,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
         let channel = chat.map(OutboundChat::channel);
-        telemetry::request_span(invocation.trigger(), request_id, channel)
-            .in_scope(|| record(invocation, channel, &outcome, None));
+        let span = telemetry::request_span(invocation.trigger(), request_id, channel);
+        async {
+            self.settle(invocation, request_id, &outcome, screened)
+                .await;
+            record(invocation, channel, &outcome, None);
+        }
+        .instrument(span)
+        .await;
         outcome
     }
 
     /// Sends a valid chat within the invocation's budget. Also gives Connect's latency, when it
-    /// was called: the call alone, not the wait for a slot or for pacing. `fallback_token`
-    /// marks the reservation of a chat without a client token.
+    /// was called: the call alone, not the wait for a slot or for pacing. `request_id` names
+    /// the request's decision in its batch's screening.
     async fn send(
         &self,
         invocation: &Invocation,
         chat: &OutboundChat,
-        fallback_token: &str,
+        request_id: &str,
         screened: &Screened,
     ) -> (Outcome, Option<Duration>) {
         let failed = |failure| (Outcome::Failed(failure), None);
         if chat.is_expired_at(SystemTime::from(self.clock.now())) {
             return failed(Failure::Expired);
+        }
+        // What the batch's decision settles needs no slot, and is its answer even when the
+        // decision took the time that was left (a state that did not answer).
+        match screened.get(request_id) {
+            Some(Decision::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
+            Some(Decision::Unavailable(err)) => return failed(Failure::State(err)),
+            _ => {}
         }
         let Some(_slot) = invocation.slot().await else {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
@@ -262,37 +363,55 @@ impl<C: ContactStarter> Sender<C> {
         if Instant::now() > latest_start {
             return failed(Failure::NotSent(NotSent::DeadlineNear));
         }
-        let Some(protection) = &self.protection else {
-            return self.attempts(invocation, chat, latest_start).await;
-        };
-        let reservation = match protection
-            .check(
-                chat,
-                screened,
-                fallback_token,
-                SystemTime::from(self.clock.now()),
-            )
-            .await
-        {
-            Ok(protect::Verdict::Clear(reservation)) => reservation,
-            Ok(protect::Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
-            Err(err) => return failed(Failure::State(err)),
-        };
-        let (outcome, latency) = self.attempts(invocation, chat, latest_start).await;
-        if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
-            // A request held for its window's opening takes its place again when it comes back.
-            if failure.is_permanent() || *failure == Failure::NotSent(NotSent::WindowClosed) {
-                // Never past the answer: a place not given back expires with its bucket.
-                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
-                let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
-                if release.await.is_err() {
-                    tracing::warn!(
-                        "a reservation was not given back before the deadline: it expires with its window"
-                    );
+        if let Some(protection) = &self.protection {
+            match self
+                .decision(invocation, protection, chat, request_id, screened)
+                .await
+            {
+                Decision::Clear | Decision::Held(_) => {}
+                Decision::Suppressed(reason) => return (Outcome::Suppressed(reason), None),
+                Decision::Unavailable(err) => return failed(Failure::State(err)),
+                Decision::HeldBack => {
+                    return failed(Failure::State(crate::store::StateError {
+                        message: "the request was held back when its batch was decided".into(),
+                    }));
                 }
             }
         }
-        (outcome, latency)
+        self.attempts(invocation, chat, latest_start).await
+    }
+
+    /// The request's protection decision: its batch's, or, when the batch held it back and its
+    /// window has opened since, its own.
+    async fn decision(
+        &self,
+        invocation: &Invocation,
+        protection: &Protection,
+        chat: &OutboundChat,
+        request_id: &str,
+        screened: &Screened,
+    ) -> Decision {
+        let decided = screened.get(request_id);
+        if matches!(
+            decided,
+            Some(
+                Decision::Clear
+                    | Decision::Held(_)
+                    | Decision::Suppressed(_)
+                    | Decision::Unavailable(_)
+            )
+        ) {
+            return decided.expect("matched");
+        }
+        let candidate = Candidate {
+            request_id,
+            chat,
+            held_back: false,
+        };
+        let now = SystemTime::from(self.clock.now());
+        let cutoff = self.cutoff(invocation);
+        protection.screen(&[candidate], now, cutoff, screened).await;
+        screened.get(request_id).unwrap_or(Decision::HeldBack)
     }
 
     /// The attempts of one request: each in a pacing slot, a throttled one tried again (at most

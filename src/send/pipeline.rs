@@ -18,7 +18,7 @@ pub struct Pipeline<'a, C> {
     intake: &'a Intake,
     sender: &'a Sender<C>,
     invocation: &'a Invocation,
-    /// The do-not-contact listings looked up for a whole batch.
+    /// The protection decisions made for a whole batch.
     screened: Screened,
 }
 
@@ -37,12 +37,19 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.sender.protection()
     }
 
-    /// Looks up the do-not-contact list for every admitted request of a batch at once
-    /// (nothing when protection is off), so that each send finds its answer ready.
-    pub async fn screen<'c>(&self, requests: impl IntoIterator<Item = &'c OutboundChat>) {
-        if let Some(protection) = self.sender.protection() {
-            protection.screen(requests, &self.screened).await;
-        }
+    /// Decides recipient protection for every admitted request of a batch at once (nothing
+    /// when protection is off): one read and one write for the batch, so that each send finds
+    /// its decision ready. Each request comes with the id it is sent under.
+    pub async fn screen(&self, requests: &[(&str, &OutboundChat)]) {
+        self.sender
+            .screen(self.invocation, requests, &self.screened)
+            .await;
+    }
+
+    /// The last moment a call to the recipient state may end: the invocation's deadline less
+    /// the time its answer needs.
+    pub fn state_cutoff(&self) -> tokio::time::Instant {
+        self.invocation.deadline() - self.sender.answer_reserve()
     }
 
     /// Most requests worth having under way at once.
@@ -88,7 +95,14 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
     }
 
     /// Reports a request not sent because of an earlier one of its FIFO group (`reason`).
-    pub fn skip(&self, request_id: &str, chat: Option<&OutboundChat>, reason: NotSent) -> Outcome {
-        self.sender.skip(self.invocation, request_id, chat, reason)
+    pub async fn skip(
+        &self,
+        request_id: &str,
+        chat: Option<&OutboundChat>,
+        reason: NotSent,
+    ) -> Outcome {
+        self.sender
+            .skip(self.invocation, request_id, chat, reason, &self.screened)
+            .await
     }
 }

@@ -14,8 +14,9 @@ use crate::aws::settings::ClientSettings;
 /// Time bounds of a DynamoDB call. DynamoDB answers a single-item write in single-digit
 /// milliseconds: an attempt that takes a second is a lost connection or an overloaded
 /// partition, better retried than awaited. The whole call (the SDK's standard mode: 3
-/// attempts with backoff, throttling and 5xx retried) stays within 3 s, well inside the time a
-/// Connect call keeps free before the deadline.
+/// attempts with backoff, throttling and 5xx retried) stays within 3 s. These bounds do not
+/// know the invocation's deadline: the caller bounds each call by the time the invocation has
+/// left as well (see `send::protect`), whichever comes first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StateTimeouts {
     pub connect: Duration,

@@ -4,12 +4,13 @@
 //! | item | `sk` | attributes |
 //! |---|---|---|
 //! | do-not-contact entries | `DNC` | `channels` (string set of `ALL`, `SMS`, `WHATSAPP`), `updatedAt` |
-//! | a cap counter | `CAP#<SMS\|WHATSAPP\|ALL>#<window>h#<bucket>` | `holders` (string set of reservation marks), `expiresAt` (the bucket's end) |
+//! | a frequency-cap count | `CAPS#<SMS\|WHATSAPP\|ALL>` | `sends` (map: reservation mark → Unix seconds), `version` (number), `expiresAt` (newest send + longest window) |
 //!
-//! A reservation is one `TransactWriteItems`: a condition check that the recipient is not
-//! listed for the channel, and per counter an `ADD` of the request's mark under the condition
-//! that the mark is already there or the set has room. Adding to a set is idempotent, so a
-//! redelivery (same mark) never counts twice; two racing requests are serialized by DynamoDB.
+//! A batch reads its listings and counts in one `BatchGetItem` (consistent reads) and writes
+//! every count it changed in one `TransactWriteItems`: a `Put` of each count conditioned on the
+//! version read (optimistic concurrency), and a condition check of each recipient's listing.
+//! A cancelled write names, item by item, what changed (`ReturnValuesOnConditionCheckFailure`
+//! gives the item as it is now), so the caller decides again without reading again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,14 +21,17 @@ use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use futures::future::BoxFuture;
 
-use super::{ListChange, RecipientState, Reservation, Reserved, StateError};
+use super::{
+    CapItem, CapKey, ItemVerdict, ListChange, RecipientState, StateError, StateRead, WriteItem,
+    Written,
+};
 use crate::domain::Channel;
-use crate::policy::{CapCounter, ListScope, Listing, RecipientId};
+use crate::policy::{CountedIn, ListScope, Listing, RecipientId, Sends};
 
 /// Most keys one `BatchGetItem` takes.
 const BATCH_GET_KEYS: usize = 100;
@@ -38,6 +42,7 @@ const UNPROCESSED_WAITS: [Duration; 3] = [
     Duration::from_millis(250),
 ];
 const LIST_SK: &str = "DNC";
+const CAPS_SK_PREFIX: &str = "CAPS#";
 
 /// The recipient state in one DynamoDB table.
 #[derive(Clone, Debug)]
@@ -71,149 +76,190 @@ impl DynamoRecipientState {
         ])
     }
 
-    async fn read_listings(
+    async fn read_state(
         &self,
         recipients: &[RecipientId],
-    ) -> Result<HashMap<RecipientId, Listing>, StateError> {
-        let mut found = HashMap::new();
-        for chunk in recipients.chunks(BATCH_GET_KEYS) {
-            let keys = chunk
-                .iter()
-                .map(|r| Self::key(r, LIST_SK.to_owned()))
-                .collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .projection_expression("pk, channels")
-                    .consistent_read(true)
-                    .build()
-                    .map_err(built)?,
-            );
-            let mut waits = UNPROCESSED_WAITS.iter();
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                let items = output.responses().and_then(|r| r.get(&self.table));
-                for item in items.into_iter().flatten() {
-                    let recipient = item
-                        .get("pk")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|pk| RecipientId::from_stored(pk));
-                    let channels = item.get("channels").and_then(|v| v.as_ss().ok());
-                    if let (Some(recipient), Some(channels)) = (recipient, channels) {
-                        let listing = Listing::from_names(channels.iter().map(String::as_str));
-                        found.insert(recipient, listing);
-                    }
-                }
-                pending = output
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-                if pending.is_some() {
-                    let Some(wait) = waits.next() else {
-                        return Err(StateError {
-                            message: "BatchGetItem left keys unprocessed after retries".into(),
-                        });
-                    };
-                    tokio::time::sleep(*wait).await;
-                }
+        caps: &[CapKey],
+    ) -> Result<StateRead, StateError> {
+        let keys: Vec<_> = recipients
+            .iter()
+            .map(|r| Self::key(r, LIST_SK.to_owned()))
+            .chain(
+                caps.iter()
+                    .map(|k| Self::key(&k.recipient, caps_sk(k.counted_in))),
+            )
+            .collect();
+        let mut found = StateRead::default();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .projection_expression("pk, sk, channels, #sends, #version")
+                .expression_attribute_names("#sends", "sends")
+                .expression_attribute_names("#version", "version")
+                .consistent_read(true)
+                .build()
+                .map_err(built)?;
+            for item in self.batch_get(request).await? {
+                read_item(&item, &mut found);
             }
         }
         Ok(found)
     }
 
-    /// The condition check that the recipient is not listed for the channel.
-    fn not_listed(
+    /// One `BatchGetItem`, with the keys DynamoDB leaves unprocessed tried again.
+    async fn batch_get(
         &self,
-        recipient: &RecipientId,
-        channel: Channel,
-    ) -> Result<TransactWriteItem, StateError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(recipient, LIST_SK.to_owned())))
-            .condition_expression(
-                "attribute_not_exists(channels) OR NOT (contains(channels, :all) OR contains(channels, :channel))",
-            )
-            .expression_attribute_values(":all", s(ListScope::All.as_str()))
-            .expression_attribute_values(":channel", s(channel.as_str()))
-            .build()
-            .map_err(built)?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
-    /// One counter's update: `take` adds the mark under the room condition, else removes it.
-    fn counter_update(
-        &self,
-        reservation: &Reservation,
-        counter: &CapCounter,
-        take: bool,
-    ) -> Result<TransactWriteItem, StateError> {
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(&reservation.recipient, counter_sk(counter))))
-            .expression_attribute_values(
-                ":mark",
-                AttributeValue::Ss(vec![reservation.holder.clone()]),
-            )
-            .expression_attribute_values(
-                ":expires",
-                AttributeValue::N(counter.ends_at.to_string()),
-            );
-        update = if take {
-            update
-                .update_expression("ADD holders :mark SET expiresAt = :expires")
-                .condition_expression(
-                    "attribute_not_exists(holders) OR contains(holders, :holder) OR size(holders) < :limit",
-                )
-                .expression_attribute_values(":holder", s(&reservation.holder))
-                .expression_attribute_values(":limit", AttributeValue::N(counter.limit.to_string()))
-        } else {
-            update.update_expression("DELETE holders :mark SET expiresAt = :expires")
-        };
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(built)?)
-            .build())
-    }
-
-    async fn take(&self, reservation: &Reservation) -> Result<Reserved, StateError> {
-        let mut items = vec![self.not_listed(&reservation.recipient, reservation.channel)?];
-        for counter in &reservation.counters {
-            items.push(self.counter_update(reservation, counter, true)?);
+        request: KeysAndAttributes,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StateError> {
+        let mut items = Vec::new();
+        let mut pending = Some(request);
+        let mut waits = UNPROCESSED_WAITS.iter();
+        while let Some(request) = pending.take() {
+            let mut output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(found) = output
+                .responses
+                .as_mut()
+                .and_then(|r| r.remove(&self.table))
+            {
+                items.extend(found);
+            }
+            pending = output
+                .unprocessed_keys
+                .as_mut()
+                .and_then(|u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty());
+            if pending.is_some() {
+                let Some(wait) = waits.next() else {
+                    return Err(StateError {
+                        message: "BatchGetItem left keys unprocessed after retries".into(),
+                    });
+                };
+                tokio::time::sleep(*wait).await;
+            }
         }
+        Ok(items)
+    }
+
+    fn write_item(&self, item: &WriteItem) -> Result<TransactWriteItem, StateError> {
+        let old = ReturnValuesOnConditionCheckFailure::AllOld;
+        Ok(match item {
+            WriteItem::Caps {
+                key,
+                read_version,
+                sends,
+                expires_at,
+            } => {
+                let mut stored = Self::key(&key.recipient, caps_sk(key.counted_in));
+                stored.insert("sends".into(), sends_map(sends));
+                let next = read_version.map_or(1, |v| v + 1);
+                stored.insert("version".into(), AttributeValue::N(next.to_string()));
+                stored.insert(
+                    "expiresAt".into(),
+                    AttributeValue::N(expires_at.to_string()),
+                );
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(stored))
+                    .return_values_on_condition_check_failure(old);
+                let put = match read_version {
+                    Some(version) => put
+                        .condition_expression("#version = :read")
+                        .expression_attribute_names("#version", "version")
+                        .expression_attribute_values(
+                            ":read",
+                            AttributeValue::N(version.to_string()),
+                        ),
+                    None => put.condition_expression("attribute_not_exists(pk)"),
+                };
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(built)?)
+                    .build()
+            }
+            WriteItem::NotListed {
+                recipient,
+                channels,
+            } => {
+                let mut check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(Self::key(recipient, LIST_SK.to_owned())))
+                    .expression_attribute_values(":all", s(ListScope::All.as_str()))
+                    .return_values_on_condition_check_failure(old);
+                let mut listed = vec!["contains(channels, :all)".to_owned()];
+                for (n, channel) in channels.iter().enumerate() {
+                    listed.push(format!("contains(channels, :c{n})"));
+                    check =
+                        check.expression_attribute_values(format!(":c{n}"), s(channel.as_str()));
+                }
+                let condition = format!(
+                    "attribute_not_exists(channels) OR NOT ({})",
+                    listed.join(" OR ")
+                );
+                let check = check
+                    .condition_expression(condition)
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            }
+        })
+    }
+
+    async fn write_items(&self, items: &[WriteItem]) -> Result<Written, StateError> {
+        if items.is_empty() {
+            return Ok(Written::Applied);
+        }
+        let transact = items
+            .iter()
+            .map(|item| self.write_item(item))
+            .collect::<Result<Vec<_>, _>>()?;
         let sent = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
+            .set_transact_items(Some(transact))
             .send()
             .await;
         match sent {
-            Ok(_) => Ok(Reserved::Held),
-            Err(err) => cancelled_by_condition(err),
+            Ok(_) => Ok(Written::Applied),
+            Err(err) => match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    verdicts(items, cancelled.cancellation_reasons()).map(Written::Cancelled)
+                }
+                _ => Err(unavailable(err)),
+            },
         }
     }
 
-    async fn give_back(&self, reservation: &Reservation) -> Result<(), StateError> {
-        if reservation.counters.is_empty() {
-            return Ok(());
-        }
-        let items = reservation
-            .counters
-            .iter()
-            .map(|counter| self.counter_update(reservation, counter, false))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
+    async fn remove_place(&self, key: &CapKey, holder: &str) -> Result<(), StateError> {
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(&key.recipient, caps_sk(key.counted_in))))
+            .update_expression("REMOVE #sends.#holder SET #version = #version + :one")
+            .condition_expression("attribute_exists(#sends.#holder)")
+            .expression_attribute_names("#sends", "sends")
+            .expression_attribute_names("#holder", holder)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        match removed {
+            Ok(_) => Ok(()),
+            // Not there (never taken, given back already, or gone with its item): nothing to do.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(unavailable(err)),
+        }
     }
 
     async fn apply(&self, change: &ListChange) -> Result<(), StateError> {
@@ -279,25 +325,24 @@ impl DynamoRecipientState {
 }
 
 impl RecipientState for DynamoRecipientState {
-    fn listings<'a>(
+    fn read<'a>(
         &'a self,
         recipients: &'a [RecipientId],
-    ) -> BoxFuture<'a, Result<HashMap<RecipientId, Listing>, StateError>> {
-        Box::pin(self.read_listings(recipients))
+        caps: &'a [CapKey],
+    ) -> BoxFuture<'a, Result<StateRead, StateError>> {
+        Box::pin(self.read_state(recipients, caps))
     }
 
-    fn reserve<'a>(
-        &'a self,
-        reservation: &'a Reservation,
-    ) -> BoxFuture<'a, Result<Reserved, StateError>> {
-        Box::pin(self.take(reservation))
+    fn write<'a>(&'a self, items: &'a [WriteItem]) -> BoxFuture<'a, Result<Written, StateError>> {
+        Box::pin(self.write_items(items))
     }
 
-    fn release<'a>(
+    fn give_back<'a>(
         &'a self,
-        reservation: &'a Reservation,
+        key: &'a CapKey,
+        holder: &'a str,
     ) -> BoxFuture<'a, Result<(), StateError>> {
-        Box::pin(self.give_back(reservation))
+        Box::pin(self.remove_place(key, holder))
     }
 
     fn change_list<'a>(&'a self, change: &'a ListChange) -> BoxFuture<'a, Result<(), StateError>> {
@@ -306,11 +351,12 @@ impl RecipientState for DynamoRecipientState {
 }
 
 /// Lets the SDK retry a transaction that DynamoDB cancelled only because it met another one on
-/// the same item (`TransactionConflict`, e.g. two records of one batch for one recipient).
+/// the same item (`TransactionConflict`, e.g. two processes writing one recipient's count).
 ///
-/// The SDK retries no `TransactionCanceledException` by itself. Every transaction this adapter
-/// writes is idempotent (adding a mark to a set, removing it, deleting an item), so running it
-/// again is safe; a cancellation for a failed condition is an answer, never retried.
+/// The SDK retries no `TransactionCanceledException` by itself. A cancelled transaction wrote
+/// nothing, and each attempt carries the operation's one `ClientRequestToken` (which the SDK
+/// fills in), so running it again is safe; a cancellation for a failed condition is an answer,
+/// never retried here (the caller decides again with what it says).
 #[derive(Debug)]
 pub struct ConflictIsRetried;
 
@@ -346,10 +392,109 @@ fn only_conflicts(reasons: &[CancellationReason]) -> bool {
         && codes().all(|code| matches!(code, "None" | "TransactionConflict"))
 }
 
-/// The sort key of a counter: its scope, window and bucket.
-pub fn counter_sk(counter: &CapCounter) -> String {
-    let scope = counter.channel.map_or("ALL", Channel::as_str);
-    format!("CAP#{scope}#{}h#{}", counter.window_hours, counter.bucket)
+/// The sort key of a count.
+pub fn caps_sk(counted_in: CountedIn) -> String {
+    format!("{CAPS_SK_PREFIX}{}", counted_in.as_str())
+}
+
+/// Adds a read item to what was found: a listing or a count, by its sort key. An item of
+/// another shape is skipped (it is not this function's).
+fn read_item(item: &HashMap<String, AttributeValue>, found: &mut StateRead) {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    let Some(recipient) = text("pk").and_then(|pk| RecipientId::from_stored(pk)) else {
+        return;
+    };
+    match text("sk").map(String::as_str) {
+        Some(LIST_SK) => {
+            found.listings.insert(recipient, listing_of(item));
+        }
+        Some(sk) => {
+            let counted_in = match sk.strip_prefix(CAPS_SK_PREFIX) {
+                Some("ALL") => CountedIn::AllChannels,
+                Some(channel) => match Channel::parse(channel) {
+                    Ok(channel) => CountedIn::Channel(channel),
+                    Err(_) => return,
+                },
+                None => return,
+            };
+            let key = CapKey {
+                recipient,
+                counted_in,
+            };
+            found.caps.insert(key, cap_item_of(item));
+        }
+        None => {}
+    }
+}
+
+fn listing_of(item: &HashMap<String, AttributeValue>) -> Listing {
+    let channels = item.get("channels").and_then(|v| v.as_ss().ok());
+    Listing::from_names(channels.into_iter().flatten().map(String::as_str))
+}
+
+fn cap_item_of(item: &HashMap<String, AttributeValue>) -> CapItem {
+    let number = |v: &AttributeValue| v.as_n().ok().and_then(|n| n.parse::<i64>().ok());
+    let sends = item
+        .get("sends")
+        .and_then(|v| v.as_m().ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|(holder, at)| number(at).map(|at| (holder.clone(), at)))
+        .collect();
+    let version = item
+        .get("version")
+        .and_then(number)
+        .and_then(|v| u64::try_from(v).ok());
+    CapItem { sends, version }
+}
+
+fn sends_map(sends: &Sends) -> AttributeValue {
+    AttributeValue::M(
+        sends
+            .iter()
+            .map(|(holder, at)| (holder.clone(), AttributeValue::N(at.to_string())))
+            .collect(),
+    )
+}
+
+/// What each item of a cancelled write says; a reason other than a failed condition or a
+/// conflict (throttling, a validation error) makes the whole write unavailable.
+fn verdicts(
+    items: &[WriteItem],
+    reasons: &[CancellationReason],
+) -> Result<Vec<ItemVerdict>, StateError> {
+    let codes = || reasons.iter().map(|r| r.code().unwrap_or("None"));
+    if reasons.len() != items.len() {
+        return Err(StateError {
+            message: format!(
+                "a write was cancelled with {} reasons for {} items",
+                reasons.len(),
+                items.len()
+            ),
+        });
+    }
+    items
+        .iter()
+        .zip(reasons)
+        .map(
+            |(item, reason)| match (reason.code().unwrap_or("None"), item) {
+                ("None", _) => Ok(ItemVerdict::Fine),
+                ("TransactionConflict", _) => Ok(ItemVerdict::Conflict),
+                ("ConditionalCheckFailed", WriteItem::Caps { .. }) => Ok(ItemVerdict::Changed(
+                    reason.item().map(cap_item_of).unwrap_or_default(),
+                )),
+                ("ConditionalCheckFailed", WriteItem::NotListed { .. }) => Ok(ItemVerdict::Listed(
+                    reason.item().map(listing_of).unwrap_or_default(),
+                )),
+                _ => Err(StateError {
+                    message: format!(
+                        "the transaction was cancelled ({})",
+                        codes().collect::<Vec<_>>().join(", ")
+                    ),
+                }),
+            },
+        )
+        .collect()
 }
 
 /// Entries grouped by recipient: one item per recipient in a transaction.
@@ -376,32 +521,6 @@ fn scope_set(scopes: &[Option<ListScope>]) -> AttributeValue {
 
 fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
-}
-
-/// A reservation refused by a condition (the list at index 0, a counter after it), or any
-/// other failure as unavailable.
-fn cancelled_by_condition(
-    err: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> Result<Reserved, StateError> {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    {
-        let codes: Vec<&str> = cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code().unwrap_or("None"))
-            .collect();
-        if codes.first() == Some(&"ConditionalCheckFailed") {
-            return Ok(Reserved::Listed);
-        }
-        if codes.contains(&"ConditionalCheckFailed") {
-            return Ok(Reserved::OverCap);
-        }
-        return Err(StateError {
-            message: format!("the transaction was cancelled ({})", codes.join(", ")),
-        });
-    }
-    Err(unavailable(err))
 }
 
 /// Any SDK failure, described by its error code or kind only: never by an item's content.
@@ -457,18 +576,31 @@ mod tests {
     }
 
     #[test]
-    fn a_counter_key_names_its_scope_window_and_bucket() {
-        let counter = |channel| CapCounter {
-            channel,
-            window_hours: 24,
-            bucket: 20_000,
-            limit: 1,
-            ends_at: 0,
+    fn a_count_is_stored_as_a_map_of_marks_to_seconds_and_read_back_by_its_key() {
+        let recipient = RecipientId::from_stored(&"ab".repeat(32)).unwrap();
+        let sends = Sends::from([("m1".to_owned(), 1_700_000_000), ("m2".to_owned(), 5)]);
+        let item = HashMap::from([
+            ("pk".to_owned(), s(recipient.as_str())),
+            (
+                "sk".to_owned(),
+                s(&caps_sk(CountedIn::Channel(Channel::WhatsApp))),
+            ),
+            ("sends".to_owned(), sends_map(&sends)),
+            ("version".to_owned(), AttributeValue::N("7".into())),
+        ]);
+        assert_eq!(caps_sk(CountedIn::AllChannels), "CAPS#ALL");
+        let mut found = StateRead::default();
+        read_item(&item, &mut found);
+        let key = CapKey {
+            recipient,
+            counted_in: CountedIn::Channel(Channel::WhatsApp),
         };
         assert_eq!(
-            counter_sk(&counter(Some(Channel::Sms))),
-            "CAP#SMS#24h#20000"
+            found.caps[&key],
+            CapItem {
+                sends,
+                version: Some(7)
+            }
         );
-        assert_eq!(counter_sk(&counter(None)), "CAP#ALL#24h#20000");
     }
 }

@@ -47,9 +47,13 @@ pub async fn handle<C: ContactStarter>(
         .iter()
         .map(|record| admit(pipeline, record))
         .collect();
-    pipeline
-        .screen(admitted.iter().filter_map(|chat| chat.as_ref().ok()))
-        .await;
+    let screened: Vec<(&str, &OutboundChat)> = event
+        .records
+        .iter()
+        .zip(&admitted)
+        .filter_map(|(record, chat)| Some((id_of(record), chat.as_ref().ok()?)))
+        .collect();
+    pipeline.screen(&screened).await;
 
     let failed: Vec<String> = if fifo {
         let mut groups: BTreeMap<String, Vec<Admitted<'_>>> = BTreeMap::new();
@@ -108,7 +112,11 @@ async fn run_group<C: ContactStarter>(
                     .send(id_of(record), request, route_of(record))
                     .await
             }
-            Some(reason) => pipeline.skip(id_of(record), request.as_ref().ok(), reason),
+            Some(reason) => {
+                pipeline
+                    .skip(id_of(record), request.as_ref().ok(), reason)
+                    .await
+            }
         };
         stopped = stopped.or(match outcome {
             // A suppressed record is done: the group goes on after it.

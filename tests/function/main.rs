@@ -1,6 +1,7 @@
 //! The function's test suite, one binary: validation rules, every trigger through a fake
 //! Connect port, and the privacy of what is logged.
 
+mod caps;
 mod deadline;
 mod e2e;
 mod exactly_once;

@@ -19,7 +19,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::connect::ContactStarter;
-use crate::domain::{Reason, RequestIdentifier, ValidationError, Violation};
+use crate::domain::{OutboundChat, Reason, RequestIdentifier, ValidationError, Violation};
 use crate::intake::MAX_REQUEST_BYTES;
 use crate::intake::token::DeliveryIdentity;
 use crate::outcome::{Failure, Outcome, Requeue};
@@ -271,9 +271,9 @@ async fn handle_suppressions<C: ContactStarter>(
         Err(answer) => return answer,
     };
     let changed = if adding {
-        protection.add(&entries).await
+        protection.add(&entries, pipeline.state_cutoff()).await
     } else {
-        protection.remove(&entries).await
+        protection.remove(&entries, pipeline.state_cutoff()).await
     };
     let status = if adding { "ADDED" } else { "REMOVED" };
     match changed {
@@ -415,6 +415,27 @@ async fn handle_single<C: ContactStarter>(
     }
 }
 
+/// Decides protection for a batch's admitted items at once; gives each item's label (the
+/// request id and its identifier), under which it is sent and logged.
+async fn screen_batch<C: ContactStarter, T>(
+    pipeline: &Pipeline<'_, C>,
+    request_id: &str,
+    identifiers: &[String],
+    admitted: &[(T, Result<OutboundChat, ValidationError>)],
+) -> Vec<String> {
+    let labels: Vec<String> = identifiers
+        .iter()
+        .map(|id| format!("{request_id}#{id}"))
+        .collect();
+    let screened: Vec<(&str, &OutboundChat)> = labels
+        .iter()
+        .zip(admitted)
+        .filter_map(|(label, (_, chat))| Some((label.as_str(), chat.as_ref().ok()?)))
+        .collect();
+    pipeline.screen(&screened).await;
+    labels
+}
+
 async fn handle_batch<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request: &HttpRequest,
@@ -443,17 +464,14 @@ async fn handle_batch<C: ContactStarter>(
             (copy, pipeline.admit_value(item, delivery))
         })
         .collect();
-    pipeline
-        .screen(admitted.iter().filter_map(|(_, chat)| chat.as_ref().ok()))
-        .await;
+    let labels = screen_batch(pipeline, &request.request_id, &identifiers, &admitted).await;
     let runs = admitted
         .into_iter()
-        .zip(&identifiers)
-        .map(|((copy, chat), id)| async move {
-            let label = format!("{}#{id}", request.request_id);
+        .zip(identifiers.iter().zip(&labels))
+        .map(|((copy, chat), (id, label))| async move {
             (
                 id,
-                pipeline.send(&label, chat, Route::RequestQueue(copy)).await,
+                pipeline.send(label, chat, Route::RequestQueue(copy)).await,
             )
         });
     batch_answer(pipeline, join_all(runs).await)

@@ -123,7 +123,7 @@ impl State {
             .map(|f| f.with_recipient_state(Arc::new(state)))
     }
 
-    /// The places taken in every counter of `number`'s recipient, and each counter's expiry.
+    /// Each count of `number`'s recipient (`CAPS#<scope>`): its places taken and its expiry.
     pub async fn places(&self, number: &str) -> Vec<(String, usize, i64)> {
         let output = self
             .client
@@ -131,7 +131,7 @@ impl State {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :cap)")
             .expression_attribute_values(":pk", s(&recipient_hash(number)))
-            .expression_attribute_values(":cap", s("CAP#"))
+            .expression_attribute_values(":cap", s("CAPS#"))
             .consistent_read(true)
             .send()
             .await
@@ -141,14 +141,14 @@ impl State {
             .iter()
             .map(|item| {
                 let sk = item["sk"].as_s().unwrap().clone();
-                let held = item.get("holders").map_or(0, |h| h.as_ss().unwrap().len());
+                let held = item.get("sends").map_or(0, |h| h.as_m().unwrap().len());
                 let expires = item["expiresAt"].as_n().unwrap().parse().unwrap();
                 (sk, held, expires)
             })
             .collect()
     }
 
-    /// Places taken over every counter of `number`.
+    /// Places taken over every count of `number`.
     pub async fn taken(&self, number: &str) -> usize {
         self.places(number).await.iter().map(|(_, n, _)| n).sum()
     }
