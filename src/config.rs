@@ -67,7 +67,15 @@ pub struct Config {
     pub(crate) quota_pause: Duration,
     /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
     pub(crate) protection: Option<ProtectionConfig>,
+    /// How long a contact flow's "Invoke AWS Lambda function" block waits for the answer
+    /// (`FLOW_TIME_LIMIT_SECONDS`): the flow trigger answers within it, whatever the function's
+    /// own timeout.
+    pub(crate) flow_time_limit: Duration,
 }
+
+/// The flow block's default time limit, and its longest: Amazon Connect waits at most 8 seconds
+/// for a function.
+pub const FLOW_TIME_LIMIT: Duration = Duration::from_secs(8);
 
 /// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
 /// for this long, in any invocation: the chat quota frees up as chats end, over minutes. Also the
@@ -245,6 +253,10 @@ impl Config {
         let request_queue_url = get("REQUEST_QUEUE_URL")
             .map(|v| parse("REQUEST_QUEUE_URL", queue_url(v)))
             .transpose()?;
+        let flow_time_limit = get("FLOW_TIME_LIMIT_SECONDS")
+            .map(|v| parse("FLOW_TIME_LIMIT_SECONDS", flow_time_limit(&v)))
+            .transpose()?
+            .unwrap_or(FLOW_TIME_LIMIT);
 
         Ok(Self {
             defaults,
@@ -256,8 +268,26 @@ impl Config {
             request_queue_url,
             quota_pause: QUOTA_PAUSE,
             protection: protection(&get, default_category)?,
+            flow_time_limit,
         })
     }
+
+    /// How long a contact flow waits for the function's answer (`FLOW_TIME_LIMIT_SECONDS`).
+    pub fn flow_time_limit(&self) -> Duration {
+        self.flow_time_limit
+    }
+}
+
+/// `FLOW_TIME_LIMIT_SECONDS`: whole seconds, 1 to 8 (the block's own range).
+fn flow_time_limit(v: &str) -> Result<Duration, String> {
+    let longest = FLOW_TIME_LIMIT.as_secs();
+    v.parse::<u64>()
+        .ok()
+        .filter(|s| (1..=longest).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            format!("must be a whole number of seconds from 1 to {longest}, found {v:?}")
+        })
 }
 
 /// The send windows and what they bind; `None` when no `SEND_WINDOW*` is set. The other
@@ -397,6 +427,7 @@ mod tests {
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
         assert!(c.send_window.is_none());
+        assert_eq!(c.flow_time_limit, Duration::from_secs(8));
     }
 
     #[test]
@@ -486,6 +517,9 @@ mod tests {
                 "ALL",
             ),
             ("RECIPIENT_HASH_KEY", KEY, "c2hvcnQ="),
+            ("FLOW_TIME_LIMIT_SECONDS", "8", "9"),
+            ("FLOW_TIME_LIMIT_SECONDS", "1", "0"),
+            ("FLOW_TIME_LIMIT_SECONDS", "3", "2.5"),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");

@@ -25,7 +25,7 @@ use crate::queue::RequestQueue;
 use crate::send::deferral::{Deferrer, Route};
 use crate::send::pacing::{NoSlot, Pacer, Pacing};
 use crate::send::resend::Resender;
-use crate::store::RecipientState;
+use crate::store::{RecipientState, StateError};
 use crate::telemetry;
 use protect::{Protection, Screened};
 
@@ -108,6 +108,12 @@ impl<C: ContactStarter> Sender<C> {
         self.max_in_flight
     }
 
+    /// The last moment of `invocation` for work before its answer: its deadline minus the
+    /// answer reserve. Calls to Connect, SQS and DynamoDB still running then are cut.
+    pub fn cutoff(&self, invocation: &Invocation) -> Instant {
+        invocation.deadline() - self.timeouts.answer_reserve
+    }
+
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
         Invocation::new(trigger, deadline, self.max_in_flight)
@@ -136,7 +142,7 @@ impl<C: ContactStarter> Sender<C> {
                     None => {
                         let (outcome, latency) =
                             self.send(invocation, &chat, request_id, screened).await;
-                        let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                        let cutoff = self.cutoff(invocation);
                         let (resender, now) = (&self.resender, self.clock.now());
                         let outcome = resender.settle(origin, &chat, outcome, now, cutoff).await;
                         (outcome, latency)
@@ -168,7 +174,7 @@ impl<C: ContactStarter> Sender<C> {
                 failed(Failure::Expired)
             }
             Verdict::Defer { not_before } => {
-                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let cutoff = self.cutoff(invocation);
                 let deferral = self.deferrer.defer(route, chat, not_before, now);
                 match tokio::time::timeout_at(cutoff, deferral).await {
                     Ok(Ok(())) => Some(Outcome::Deferred { not_before }),
@@ -235,24 +241,27 @@ impl<C: ContactStarter> Sender<C> {
         let Some(protection) = &self.protection else {
             return self.attempts(invocation, chat, latest_start).await;
         };
-        let reservation = match protection
-            .check(
-                chat,
-                screened,
-                request_id,
-                SystemTime::from(self.clock.now()),
-            )
-            .await
-        {
-            Ok(protect::Verdict::Clear(reservation)) => reservation,
-            Ok(protect::Verdict::Suppressed(reason)) => return (Outcome::Suppressed(reason), None),
-            Err(err) => return failed(Failure::State(err)),
+        let now = SystemTime::from(self.clock.now());
+        let check = protection.check(chat, screened, request_id, now);
+        // Bounded by the cutoff too: a flow's answer must not wait for a slow table.
+        let reservation = match tokio::time::timeout_at(self.cutoff(invocation), check).await {
+            Ok(Ok(protect::Verdict::Clear(reservation))) => reservation,
+            Ok(Ok(protect::Verdict::Suppressed(reason))) => {
+                return (Outcome::Suppressed(reason), None);
+            }
+            Ok(Err(err)) => return failed(Failure::State(err)),
+            Err(_) => {
+                return failed(Failure::State(StateError {
+                    message: "the recipient state was not checked before the invocation deadline"
+                        .into(),
+                }));
+            }
         };
         let (outcome, latency) = self.attempts(invocation, chat, latest_start).await;
         if let (Some(reservation), Outcome::Failed(failure)) = (&reservation, &outcome) {
             if failure.is_permanent() {
                 // Never past the answer: a place not given back expires with its bucket.
-                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let cutoff = self.cutoff(invocation);
                 let release = tokio::time::timeout_at(cutoff, protection.release(reservation));
                 if release.await.is_err() {
                     tracing::warn!(
