@@ -70,6 +70,10 @@ pub struct Config {
     pub(crate) quota_pause: Duration,
     /// Frequency caps and the do-not-contact list; `None` when `STATE_TABLE_NAME` is unset.
     pub(crate) protection: Option<ProtectionConfig>,
+    /// How long a contact flow's "Invoke AWS Lambda function" block waits for the answer
+    /// (`FLOW_TIME_LIMIT_SECONDS`): the flow trigger answers within it, whatever the function's
+    /// own timeout.
+    pub(crate) flow_time_limit: Duration,
 }
 
 /// The slowest rate `CONNECT_MAX_REQUESTS_PER_SECOND` accepts (one call every 100 s); at the
@@ -82,6 +86,9 @@ const DEFAULT_REQUEUE_MAX_HOURS: u64 = 24;
 const MAX_REQUEUE_MAX_HOURS: u64 = 14 * 24;
 /// The largest `SMS_MAX_SEGMENTS`: a text Connect accepts (1,024 characters) never needs more.
 const MAX_SMS_SEGMENTS: u32 = 20;
+/// The flow block's default time limit, and its longest: Amazon Connect waits at most 8 seconds
+/// for a function.
+pub const FLOW_TIME_LIMIT: Duration = Duration::from_secs(8);
 
 /// After `LimitExceededException` or `ServiceQuotaExceededException` the instance sends nothing
 /// for this long, in any invocation: the chat quota frees up as chats end, over minutes. Also the
@@ -194,8 +201,27 @@ impl Config {
             requeue_max_age: requeue_max_age(&get)?,
             quota_pause: QUOTA_PAUSE,
             protection: protection(&get, default_category)?,
+            flow_time_limit: read(&get, "FLOW_TIME_LIMIT_SECONDS", flow_time_limit)?
+                .unwrap_or(FLOW_TIME_LIMIT),
         })
     }
+
+    /// How long a contact flow waits for the function's answer (`FLOW_TIME_LIMIT_SECONDS`).
+    pub fn flow_time_limit(&self) -> Duration {
+        self.flow_time_limit
+    }
+}
+
+/// `FLOW_TIME_LIMIT_SECONDS`: whole seconds, 1 to 8 (the block's own range).
+fn flow_time_limit(v: &str) -> Result<Duration, String> {
+    let longest = FLOW_TIME_LIMIT.as_secs();
+    v.parse::<u64>()
+        .ok()
+        .filter(|s| (1..=longest).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            format!("must be a whole number of seconds from 1 to {longest}, found {v:?}")
+        })
 }
 
 /// What fills a request's gaps: `CONNECT_INSTANCE_ID`, `CONNECT_CONTACT_FLOW_ID`, the source
@@ -466,6 +492,7 @@ mod tests {
         assert_eq!(c.metrics_namespace, "OutboundChat");
         assert!(c.defaults.instance_id.is_none());
         assert!(c.send_window.is_none());
+        assert_eq!(c.flow_time_limit, Duration::from_secs(8));
     }
 
     #[test]
@@ -555,6 +582,9 @@ mod tests {
                 "ALL",
             ),
             ("RECIPIENT_HASH_KEY", KEY, "c2hvcnQ="),
+            ("FLOW_TIME_LIMIT_SECONDS", "8", "9"),
+            ("FLOW_TIME_LIMIT_SECONDS", "1", "0"),
+            ("FLOW_TIME_LIMIT_SECONDS", "3", "2.5"),
         ];
         for (variable, good, bad) in cases {
             assert!(config(&[(variable, good)]).is_ok(), "{variable}={good}");

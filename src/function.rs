@@ -21,13 +21,15 @@ use crate::telemetry;
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
 use crate::triggers::recognise::{Trigger, UnrecognizedEvent, recognize};
-use crate::triggers::{http, invoke, sqs};
+use crate::triggers::{flow, http, invoke, sqs};
 
 /// The Lambda function, generic over its Connect port.
 pub struct Function<C> {
     intake: Intake,
     sender: Sender<C>,
     metrics_namespace: String,
+    /// How long a contact flow waits for the answer (`FLOW_TIME_LIMIT_SECONDS`).
+    flow_time_limit: Duration,
 }
 
 /// Why an invocation returns an error instead of an answer. Its type is the Lambda error type,
@@ -73,6 +75,7 @@ impl<C: ContactStarter> Function<C> {
             intake: Intake::new(config.defaults.clone()),
             sender: Sender::new(connect, config),
             metrics_namespace: config.metrics_namespace.clone(),
+            flow_time_limit: config.flow_time_limit(),
         }
     }
 
@@ -107,16 +110,22 @@ impl<C: ContactStarter> Function<C> {
         .await
     }
 
-    /// Handles one event that must be answered before `deadline`.
+    /// Handles one event that must be answered before `deadline` (a contact flow's before its
+    /// block's time limit, when that comes first).
     pub async fn handle(
         &self,
         event: Value,
         request_id: &str,
         deadline: Instant,
     ) -> Result<Value, FunctionError> {
+        let received = Instant::now();
         let trigger = recognize(event).inspect_err(|err| {
             tracing::error!(request_id, error = %err, "event not handled");
         })?;
+        let deadline = match &trigger {
+            Trigger::Flow(_) => flow::deadline(deadline, self.flow_time_limit, received),
+            _ => deadline,
+        };
         let invocation = self.sender.invocation(trigger.name(), deadline);
         let pipeline = Pipeline::new(&self.intake, &self.sender, &invocation);
         // Every arm yields its result without returning early, so the summary and metrics
@@ -134,6 +143,7 @@ impl<C: ContactStarter> Function<C> {
                 .await
                 .map_err(FunctionError::from)
                 .and_then(to_value),
+            Trigger::Flow(event) => to_value(flow::handle(&pipeline, *event).await),
             Trigger::RestApi(event) => {
                 let answer = http::handle(&pipeline, HttpRequest::from_rest(*event)).await;
                 to_value(answer.into_rest())

@@ -15,13 +15,13 @@ use crate::store::StateError;
 /// suppressed request (a policy said no: final, never retried, reported to no trigger as a
 /// failure) or a reported failure. Nothing else.
 ///
-/// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item |
-/// |---|---|---|---|---|
-/// | started | not reported | `{"contactId"}` (+ SMS cost) | 200 | `SuccessfulRequestList` |
-/// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` |
-/// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` |
-/// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` |
-/// | requeued (SQS standard only) | re-sent with a delay, not reported | — | — | — |
+/// | outcome | SQS record | EventBridge / direct | HTTP single | HTTP batch item | contact flow |
+/// |---|---|---|---|---|---|
+/// | started | not reported | `{"contactId"}` (+ SMS cost) | 200 | `SuccessfulRequestList` | `SENT` + `contactId` |
+/// | deferred | hidden until `not_before`, reported | on the request queue; `DEFERRED` | 202 `DEFERRED` | `DeferredRequestList` | on the request queue; `DEFERRED` + `notBefore` |
+/// | suppressed | not reported | `SUPPRESSED` + reason | 200 `SUPPRESSED` | `SuppressedRequestList` | `SUPPRESSED` + `reason` |
+/// | failed | reported | typed error | 4xx/5xx | `FailedRequestList` | permanent (and no queue to defer to): `REFUSED` + `code`, `message`; else `FAILED` + `code` (`TIMEOUT` past the block's limit) |
+/// | requeued (SQS standard only) | re-sent with a delay, not reported | — | — | — | — |
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The contact Connect started, and what the message costs when it is an SMS with text of

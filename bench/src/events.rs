@@ -70,6 +70,43 @@ impl SqsEvents {
     }
 }
 
+/// A contact flow's "Invoke AWS Lambda function" event for call `n`: a caller deflected to SMS,
+/// the block's parameters as text, its own contact (so each starts one new contact).
+pub fn flow_event(n: u64) -> Bytes {
+    let contact_id = format!("f10e0000-0000-4000-8000-{n:012x}");
+    let event = json!({
+        "Name": "ContactFlowEvent",
+        "Details": {
+            "ContactData": {
+                "Channel": "VOICE",
+                "ContactId": contact_id,
+                "InitialContactId": contact_id,
+                "InitiationMethod": "INBOUND",
+                "CustomerEndpoint": {"Address": format!("+1425555{:04}", n % 10_000), "Type": "TELEPHONE_NUMBER"},
+                "SystemEndpoint": {"Address": "+18005550199", "Type": "TELEPHONE_NUMBER"},
+                "InstanceARN": format!(
+                    "arn:aws:connect:us-east-1:123456789012:instance/{}",
+                    connect_simulator::sample::INSTANCE_ID
+                ),
+                "Queue": null,
+                "Attributes": {}
+            },
+            "Parameters": {"channel": "SMS", "message": "Book online: https://example.com/book"}
+        }
+    });
+    Bytes::from(event.to_string())
+}
+
+/// A direct invocation's request for `n`: the same SMS as [`flow_event`], in the friendly form.
+pub fn direct_request(n: u64) -> Bytes {
+    let request = json!({
+        "channel": "SMS",
+        "to": format!("+1425555{:04}", n % 10_000),
+        "message": {"content": "Book online: https://example.com/book"},
+    });
+    Bytes::from(request.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,13 @@ impl ValidationError {
         self
     }
 
+    /// The same violations, about a request on `channel`: for a trigger that reports
+    /// violations of its own beside the rules' (a flow block's parameters).
+    pub fn with_channel(mut self, channel: Option<Channel>) -> Self {
+        self.channel = channel;
+        self
+    }
+
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }

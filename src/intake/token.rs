@@ -23,6 +23,12 @@ pub enum DeliveryIdentity<'a> {
         idempotency_key: &'a str,
         item: Option<&'a str>,
     },
+    /// A contact flow's "Invoke AWS Lambda function" block: the contact and the block's
+    /// parameters (canonical JSON), the same for every retry of the block on that contact.
+    Flow {
+        contact_id: &'a str,
+        parameters: &'a str,
+    },
 }
 
 impl DeliveryIdentity<'_> {
@@ -48,6 +54,11 @@ impl DeliveryIdentity<'_> {
                     idempotency_key.len()
                 )
             }
+            // A contact id holds no `:`, so the source splits one way only.
+            Self::Flow {
+                contact_id,
+                parameters,
+            } => format!("flow:{contact_id}:{parameters}"),
         };
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(source.as_bytes());
@@ -76,6 +87,18 @@ mod tests {
             token.as_str(),
             "874ccaad2cd40f866a36db50b87f1f8b5bb7931322a451a3f92e41a6cb0bad64"
         );
+    }
+
+    #[test]
+    fn a_flow_token_is_the_hash_of_the_contact_and_the_canonical_parameters() {
+        let token = DeliveryIdentity::Flow {
+            contact_id: "c-1",
+            parameters: r#"{"message":"Hi"}"#,
+        }
+        .client_token();
+        let digest = Sha256::digest(br#"flow:c-1:{"message":"Hi"}"#);
+        let expected: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(token.as_str(), expected);
     }
 
     #[test]
@@ -126,6 +149,18 @@ mod tests {
             DeliveryIdentity::Http {
                 idempotency_key: "m-1:0",
                 item: Some(""),
+            },
+            DeliveryIdentity::Flow {
+                contact_id: "m-1",
+                parameters: "{}",
+            },
+            DeliveryIdentity::Flow {
+                contact_id: "m-2",
+                parameters: "{}",
+            },
+            DeliveryIdentity::Flow {
+                contact_id: "m-1",
+                parameters: r#"{"message":"Hi"}"#,
             },
         ]
         .map(|identity| identity.client_token());

@@ -120,6 +120,12 @@ impl<C: ContactStarter> Sender<C> {
         self.max_in_flight
     }
 
+    /// The last moment of `invocation` for work before its answer: its deadline minus the
+    /// answer reserve. Calls to Connect, SQS and DynamoDB still running then are cut.
+    pub fn cutoff(&self, invocation: &Invocation) -> Instant {
+        invocation.deadline() - self.timeouts.answer_reserve
+    }
+
     /// Starts an invocation's budget.
     pub fn invocation(&self, trigger: &'static str, deadline: Instant) -> Invocation {
         Invocation::new(trigger, deadline, self.max_in_flight)
@@ -172,12 +178,6 @@ impl<C: ContactStarter> Sender<C> {
         deadline
             .checked_sub(self.timeouts.start_margin())
             .unwrap_or(deadline)
-    }
-
-    /// The last moment an AWS call of the invocation may end: its deadline less the answer
-    /// reserve.
-    fn cutoff(&self, invocation: &Invocation) -> Instant {
-        invocation.deadline() - self.answer_reserve()
     }
 
     /// Takes a request to its outcome and logs it, in the request's span (see
@@ -286,7 +286,7 @@ impl<C: ContactStarter> Sender<C> {
                 failed(Failure::Expired)
             }
             Verdict::Defer { not_before } => {
-                let cutoff = invocation.deadline() - self.timeouts.answer_reserve;
+                let cutoff = self.cutoff(invocation);
                 let route = route.take()?;
                 let deferral = self.deferrer.defer(route, chat, not_before, now);
                 match tokio::time::timeout_at(cutoff, deferral).await {

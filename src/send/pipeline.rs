@@ -63,6 +63,12 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.sender.has_window()
     }
 
+    /// Whether the invocation's cutoff has passed: whatever failed now was cut by the deadline
+    /// (or would have been), not refused.
+    pub fn past_cutoff(&self) -> bool {
+        tokio::time::Instant::now() >= self.sender.cutoff(self.invocation)
+    }
+
     /// Admits a request given as JSON text.
     pub fn admit_json(
         &self,

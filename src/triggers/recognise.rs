@@ -9,6 +9,8 @@ use aws_lambda_events::sqs::SqsEvent;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::flow::event::{FlowEvent, is_flow_event, read_flow_event};
+
 /// The keys a direct invocation's request may start with (either form).
 const REQUEST_KEYS: &[&str] = &[
     "to",
@@ -21,8 +23,9 @@ const REQUEST_KEYS: &[&str] = &[
 /// The accepted shapes, named in the error for anything else.
 pub const ACCEPTED_SHAPES: &str = "an SQS event (Records[].eventSource = \"aws:sqs\"), an EventBridge event \
 (detail-type, source, detail), an API Gateway REST (v1) proxy event (requestContext + httpMethod), \
-an HTTP API (v2) or Function URL event (requestContext.http + version 2.0), or a send request \
-(friendly form with \"to\", or native form with \"DestinationEndpoint\")";
+an HTTP API (v2) or Function URL event (requestContext.http + version 2.0), an Amazon Connect \
+contact flow event (\"Name\": \"ContactFlowEvent\" + Details), or a send request (friendly form \
+with \"to\", or native form with \"DestinationEndpoint\")";
 
 /// A recognised event.
 #[derive(Debug)]
@@ -32,6 +35,7 @@ pub enum Trigger {
     RestApi(Box<ApiGatewayProxyRequest>),
     HttpApi(Box<ApiGatewayV2httpRequest>),
     FunctionUrl(Box<LambdaFunctionUrlRequest>),
+    Flow(Box<FlowEvent>),
     Direct(Value),
 }
 
@@ -44,6 +48,7 @@ impl Trigger {
             Self::RestApi(_) => "apigw-rest",
             Self::HttpApi(_) => "apigw-http",
             Self::FunctionUrl(_) => "function-url",
+            Self::Flow(_) => "flow",
             Self::Direct(_) => "invoke",
         }
     }
@@ -99,6 +104,15 @@ pub fn recognize(event: Value) -> Result<Trigger, UnrecognizedEvent> {
         }
         return Err(UnrecognizedEvent::UnknownShape);
     }
+    // Before the direct invocation's keys: a flow event is never read as a request.
+    if is_flow_event(map) {
+        return read_flow_event(event)
+            .map(|flow| Trigger::Flow(Box::new(flow)))
+            .map_err(|err| UnrecognizedEvent::Malformed {
+                shape: "contact flow",
+                problem: err.to_string(),
+            });
+    }
     if REQUEST_KEYS.iter().any(|key| has(key)) {
         return Ok(Trigger::Direct(event));
     }
@@ -140,6 +154,14 @@ mod tests {
                 json!({"version": "2.0", "rawPath": "/contacts", "isBase64Encoded": false, "requestContext": {"http": {"method": "POST"}, "domainName": "abc.lambda-url.us-east-1.on.aws", "timeEpoch": 0}}),
                 "function-url",
             ),
+            (
+                json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {"ContactId": "c-1"}}}),
+                "flow",
+            ),
+            (
+                json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {"ContactId": "c-1"}, "Parameters": {"to": "+14255550100"}}, "to": "+14255550100"}),
+                "flow",
+            ),
             (json!({"to": "+14255550100"}), "invoke"),
             (json!({"DestinationEndpoint": {}}), "invoke"),
         ];
@@ -158,6 +180,8 @@ mod tests {
             json!([1, 2]),
             json!("text"),
             json!({"requestContext": {}}),
+            json!({"Name": "ContactFlowEvent"}),
+            json!({"Name": "OtherEvent", "Details": {"ContactData": {"ContactId": "c-1"}}}),
         ] {
             let err = recognize(event.clone()).unwrap_err();
             assert_eq!(err, UnrecognizedEvent::UnknownShape, "{event}");
@@ -173,5 +197,40 @@ mod tests {
             matches!(err, UnrecognizedEvent::Malformed { shape: "SQS", .. }),
             "{err}"
         );
+        for broken in [
+            json!({"Name": "ContactFlowEvent", "Details": "{}"}),
+            json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {}}}),
+            json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {"ContactId": "c-1"}, "Parameters": []}}),
+        ] {
+            let err = recognize(broken.clone()).unwrap_err();
+            let flow = matches!(
+                err,
+                UnrecognizedEvent::Malformed {
+                    shape: "contact flow",
+                    ..
+                }
+            );
+            assert!(flow, "{broken}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_sample_event_is_its_own_trigger_and_only_the_flow_samples_are_flow_events() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+        let mut flows = 0;
+        for entry in std::fs::read_dir(dir).expect("events/") {
+            let path = entry.expect("an entry").path();
+            let text = std::fs::read_to_string(&path).expect("a sample");
+            let event: Value = serde_json::from_str(&text).expect("JSON");
+            let name = recognize(event).expect("a recognised sample").name();
+            let flow_sample = path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("flow-");
+            assert_eq!(name == "flow", flow_sample, "{}", path.display());
+            flows += usize::from(flow_sample);
+        }
+        assert_eq!(flows, 2);
     }
 }

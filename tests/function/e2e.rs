@@ -56,6 +56,20 @@ fn expected_answers() -> BTreeMap<&'static str, Expected> {
             },
         ),
         (
+            "flow-sms-deflection.json",
+            Expected {
+                contacts: 1,
+                check: check_flow,
+            },
+        ),
+        (
+            "flow-whatsapp-queue.json",
+            Expected {
+                contacts: 1,
+                check: check_flow,
+            },
+        ),
+        (
             "direct-invoke-native.json",
             Expected {
                 contacts: 1,
@@ -120,6 +134,11 @@ fn expected_answers() -> BTreeMap<&'static str, Expected> {
             },
         ),
     ])
+}
+
+fn check_flow(answer: &Value, contacts: &HashSet<String>) {
+    assert_eq!(answer["status"], "SENT", "{answer}");
+    assert_started(&answer["contactId"], contacts);
 }
 
 fn check_single_http(answer: &Value, contacts: &HashSet<String>) {

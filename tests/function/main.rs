@@ -6,6 +6,7 @@ mod deadline;
 mod e2e;
 mod exactly_once;
 mod fleet;
+mod flow;
 mod http;
 mod invoke;
 mod layout;

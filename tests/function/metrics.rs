@@ -138,6 +138,8 @@ async fn every_sample_event_publishes_one_valid_document_per_channel_under_the_c
         ("apigw-rest-single.json", "apigw-rest", &["SMS"]),
         ("direct-invoke-native.json", "invoke", &["SMS"]),
         ("eventbridge.json", "eventbridge", &["WHATSAPP"]),
+        ("flow-sms-deflection.json", "flow", &["SMS"]),
+        ("flow-whatsapp-queue.json", "flow", &["WHATSAPP"]),
         ("function-url-base64.json", "function-url", &["SMS"]),
         ("sqs-fifo-two-groups.json", "sqs", &["SMS"]),
         ("sqs-mixed-batch.json", "sqs", &["SMS", "WHATSAPP"]),

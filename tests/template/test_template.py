@@ -42,6 +42,7 @@ REQUIRED_VARIABLES = {
     "DEFAULT_CATEGORY": "DefaultCategory",
     "SMS_SMART_ENCODING": "SmsSmartEncoding",
     "REQUEUE_MAX_HOURS": "RequeueMaxHours",
+    "FLOW_TIME_LIMIT_SECONDS": "FlowTimeLimitSeconds",
 }
 OPTIONAL_VARIABLES = {
     "SMS_SOURCE_PHONE_NUMBER_ARN": "SmsSourcePhoneNumberArn",
@@ -499,6 +500,10 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
     assert parameters["FrequencyCapCategories"]["Default"] == "PROMOTIONAL"
     assert (parameters["SmsMaxSegments"]["Default"], parameters["SmsSmartEncoding"]["Default"]) == ("", "false")
     assert (parameters["RequeueMaxHours"]["Default"], parameters["RequeueMaxHours"]["MaxValue"]) == (24, 336)
+    assert parameters["ConnectInstanceArnForFlows"]["Default"] == ""
+    # The block's own range: Amazon Connect waits 1 to 8 seconds for a function.
+    flow_limit = parameters["FlowTimeLimitSeconds"]
+    assert (flow_limit["Default"], flow_limit["MinValue"], flow_limit["MaxValue"]) == (8, 1, 8)
 
 
 @pytest.mark.parametrize(
@@ -521,6 +526,21 @@ def test_the_parameters_have_the_documented_defaults_and_limits(template: dict[s
         ("FrequencyCaps", ["", "1/24h", "1/24h,3/7d", "10/1h,100/30d"], ["1", "1/24", "1/24m", "1/24h,", "*"]),
         ("SendWindowCategories", ["", "PROMOTIONAL", "TRANSACTIONAL,PROMOTIONAL"], ["promo", "PROMOTIONAL,"]),
         ("DefaultTimeZone", ["", "America/New_York", "UTC", "America/Argentina/Buenos_Aires"], ["New York", "/UTC"]),
+        (
+            "ConnectInstanceArnForFlows",
+            [
+                "",
+                "arn:aws:connect:us-east-1:123456789012:instance/11111111-2222-3333-4444-555555555555",
+                "arn:aws-us-gov:connect:us-gov-west-1:123456789012:instance/abc",
+            ],
+            [
+                "*",
+                "11111111-2222-3333-4444-555555555555",
+                "arn:aws:connect:us-east-1:123456789012:instance/*",
+                "arn:aws:connect:us-east-1:123456789012:instance/abc/queue/def",
+                "arn:aws:lambda:us-east-1:123456789012:instance/abc",
+            ],
+        ),
     ],
 )
 def test_string_parameters_accept_only_well_formed_values(
@@ -764,7 +784,11 @@ def test_only_the_rule_may_send_to_the_eventbridge_dead_letter_queue(template: d
 
 
 def test_only_the_rule_may_invoke_the_function_through_eventbridge(template: dict[str, Any]) -> None:
-    permissions = [p["Properties"] for p in of_type(template, "AWS::Lambda::Permission").values()]
+    permissions = [
+        p["Properties"]
+        for p in of_type(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
     assert permissions == [
         {
             "Action": "lambda:InvokeFunction",
@@ -773,6 +797,71 @@ def test_only_the_rule_may_invoke_the_function_through_eventbridge(template: dic
             "SourceArn": {"Fn::GetAtt": [RULE, "Arn"]},
         }
     ]
+
+
+# --------------------------------------------------------------------------- contact flows
+
+FLOW_PERMISSION = "ConnectFlowInvokePermission"
+FLOW_INTEGRATION = "ConnectFlowIntegration"
+
+
+def problems_with_flow_access(template: dict[str, Any]) -> list[str]:
+    """Only the named instance's flows may invoke the function, and only when it is named."""
+    problems = []
+    flow_resources = {
+        name: resource
+        for name, resource in resources(template).items()
+        if resource.get("Type") == "AWS::Connect::IntegrationAssociation"
+        or resource.get("Properties", {}).get("Principal") == "connect.amazonaws.com"
+    }
+    if set(flow_resources) != {FLOW_PERMISSION, FLOW_INTEGRATION}:
+        problems.append(f"the flow resources are {sorted(flow_resources)}")
+    for name, resource in flow_resources.items():
+        if resource.get("Condition") != "HasFlowInstance":
+            problems.append(f"{name} is not conditional on ConnectInstanceArnForFlows")
+    permission = resources(template).get(FLOW_PERMISSION, {}).get("Properties")
+    expected_permission = {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Fn::GetAtt": [FUNCTION, "Arn"]},
+        "Principal": "connect.amazonaws.com",
+        "SourceArn": {"Ref": "ConnectInstanceArnForFlows"},
+        "SourceAccount": {"Ref": "AWS::AccountId"},
+    }
+    if permission != expected_permission:
+        problems.append(f"the flow permission is {permission}")
+    integration = resources(template).get(FLOW_INTEGRATION, {}).get("Properties")
+    expected_integration = {
+        "InstanceId": {"Ref": "ConnectInstanceArnForFlows"},
+        "IntegrationType": "LAMBDA_FUNCTION",
+        "IntegrationArn": {"Fn::GetAtt": [FUNCTION, "Arn"]},
+    }
+    if integration != expected_integration:
+        problems.append(f"the flow integration is {integration}")
+    condition = template["Conditions"].get("HasFlowInstance")
+    if condition != {"Fn::Not": [{"Fn::Equals": [{"Ref": "ConnectInstanceArnForFlows"}, ""]}]}:
+        problems.append(f"HasFlowInstance is {condition}")
+    return problems
+
+
+def test_only_the_named_instances_flows_may_invoke_the_function_with_no_console_step(
+    template: dict[str, Any],
+) -> None:
+    assert problems_with_flow_access(template) == []
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: props(t, FLOW_PERMISSION).pop("SourceArn"),
+        lambda t: props(t, FLOW_PERMISSION).pop("SourceAccount"),
+        lambda t: resources(t)[FLOW_INTEGRATION].pop("Condition"),
+        lambda t: props(t, FLOW_INTEGRATION).update(IntegrationType="LEX_BOT"),
+        lambda t: resources(t).pop(FLOW_INTEGRATION),
+    ],
+)
+def test_the_flow_access_check_flags_a_broader_or_missing_grant(template: dict[str, Any], mutate: Any) -> None:
+    mutate(template)
+    assert problems_with_flow_access(template) != []
 
 
 # --------------------------------------------------------------------------- async invocations

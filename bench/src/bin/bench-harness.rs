@@ -13,7 +13,7 @@
 //! shows what its INFO outcome lines cost); the report lists it.
 //!
 //! Scenario names for `--only`: size, one-time, cold-start, first-call, cpu, batch-latency,
-//! quota, rss, fleet.
+//! quota, rss, fleet, flow-latency.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
 use lambda_testkit::{Answer, Process, RuntimeApi, keep_busy};
-use outbound_chat_bench::events::SqsEvents;
+use outbound_chat_bench::events::{SqsEvents, direct_request, flow_event};
 use outbound_chat_bench::fleet::{self, SCENARIOS, Scenario, Shares};
 use outbound_chat_bench::report::{self, Report, Row, mb, median, ms, spread};
 use outbound_chat_bench::tls::{Certificates, TlsFront};
@@ -347,7 +347,7 @@ async fn run(args: Args) -> Result<usize, String> {
     let mut failures = 0;
     type Figure =
         fn(&mut Bench) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Row>, String>> + '_>>;
-    let scenarios: [(&str, Figure); 9] = [
+    let scenarios: [(&str, Figure); 10] = [
         ("size", |b| Box::pin(sizes(b))),
         ("one-time", |b| Box::pin(probe(b))),
         ("cold-start", |b| Box::pin(cold_start(b))),
@@ -357,6 +357,7 @@ async fn run(args: Args) -> Result<usize, String> {
         ("quota", |b| Box::pin(quota(b))),
         ("rss", |b| Box::pin(peak_rss(b))),
         ("fleet", |b| Box::pin(fleet_shares(b))),
+        ("flow-latency", |b| Box::pin(flow_latency(b))),
     ];
     if let Some(unknown) = bench
         .args
@@ -681,6 +682,64 @@ async fn batch_latency(bench: &mut Bench) -> Result<Vec<Row>, String> {
         )
         .floor(ms(first[1])),
     ])
+}
+
+/// Invocations of each trigger in the flow-latency figure.
+const FLOW_INVOCATIONS: u64 = 200;
+
+/// Figure 10: the answer time a contact flow's caller waits for, beside a direct invocation of
+/// the same SMS: 200 warm invocations of each, one new contact each, the local Connect at its
+/// usual (zero) latency over HTTPS.
+async fn flow_latency(bench: &mut Bench) -> Result<Vec<Row>, String> {
+    let connect = Connect::start(SimulatorConfig::default(), &bench.certificates).await?;
+    let mut running = bench
+        .launch(Bin::Bootstrap, &connect.url(true), &[])
+        .await?;
+    // Warm: the first call opens the TLS connection.
+    running
+        .invoke(direct_request(0), INVOCATION_TIMEOUT)
+        .await?;
+    let mut flow = Vec::new();
+    let mut direct = Vec::new();
+    for n in 1..=FLOW_INVOCATIONS {
+        let answer = running.invoke(flow_event(n), INVOCATION_TIMEOUT).await?;
+        if !answer.body.contains("\"SENT\"") {
+            return Err(format!("the flow answered {}", answer.body));
+        }
+        flow.push(answer.wall());
+        let answer = running
+            .invoke(direct_request(FLOW_INVOCATIONS + n), INVOCATION_TIMEOUT)
+            .await?;
+        direct.push(answer.wall());
+    }
+    drop(running.child);
+    let started = connect.count(|o| matches!(o, Outcome::Started { .. }));
+    let expected = 2 * FLOW_INVOCATIONS as usize + 1;
+    if started != expected {
+        return Err(format!("{started} contacts started, {expected} expected"));
+    }
+    let row = |what: &str, times: &[Duration]| {
+        Row::new(
+            format!("{what}: answer time, warm, p50 / p99 of {}", times.len()),
+            format!(
+                "{} / {}",
+                ms(percentile(times, 50)),
+                ms(percentile(times, 99))
+            ),
+        )
+    };
+    Ok(vec![
+        row("Contact flow (SMS deflection)", &flow),
+        row("… the same SMS by direct invocation", &direct),
+    ])
+}
+
+/// The `p`th percentile (nearest rank) of `values`.
+fn percentile(values: &[Duration], p: usize) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or_default()
 }
 
 /// Figure 5: 200 records in batches of 10 against Connect's rate limit (20/s, burst 5), a new
