@@ -85,9 +85,11 @@ NON_CONNECT_GRANTS = {
     "sqs:SendMessage": {"AsyncFailureQueue", "RequestQueue"},
     "logs:CreateLogStream": {"FunctionLogGroup"},
     "logs:PutLogEvents": {"FunctionLogGroup"},
-    # The recipient-state table: the do-not-contact look-ups (BatchGetItem) and the items of
-    # TransactWriteItems (ConditionCheckItem, UpdateItem, DeleteItem).
+    # The recipient-state table: the batch's look-ups (BatchGetItem) and the items of its
+    # TransactWriteItems (ConditionCheckItem; PutItem, a cap count written whole under its
+    # version; UpdateItem, DeleteItem).
     "dynamodb:BatchGetItem": {STATE_TABLE},
+    "dynamodb:PutItem": {STATE_TABLE},
     "dynamodb:ConditionCheckItem": {STATE_TABLE},
     "dynamodb:UpdateItem": {STATE_TABLE},
     "dynamodb:DeleteItem": {STATE_TABLE},
