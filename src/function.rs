@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::bus::OutcomeBus;
 use crate::config::Config;
 use crate::connect::ContactStarter;
 use crate::intake::Intake;
@@ -17,6 +18,7 @@ use crate::queue::RequestQueue;
 use crate::send::Sender;
 use crate::send::pipeline::Pipeline;
 use crate::store::RecipientState;
+use crate::store::ledger::Ledger;
 use crate::telemetry;
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
@@ -93,6 +95,18 @@ impl<C: ContactStarter> Function<C> {
     /// see [`Sender::with_recipient_state`].
     pub fn with_recipient_state(mut self, state: Arc<dyn RecipientState>) -> Self {
         self.sender = self.sender.with_recipient_state(state);
+        self
+    }
+
+    /// Attaches the ledger (the same table as the recipient state) and, when
+    /// `OUTCOME_EVENT_BUS` is set, the bus its changes are published to; see
+    /// [`Sender::with_ledger`].
+    pub fn with_ledger(
+        mut self,
+        ledger: Arc<dyn Ledger>,
+        bus: Option<Arc<dyn OutcomeBus>>,
+    ) -> Self {
+        self.sender = self.sender.with_ledger(ledger, bus);
         self
     }
 

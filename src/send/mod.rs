@@ -3,6 +3,7 @@
 //! Connect, and exactly one outcome, logged and counted.
 
 pub mod deferral;
+pub mod ledger;
 pub mod pacing;
 pub mod pipeline;
 pub mod protect;
@@ -13,8 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use crate::bus::OutcomeBus;
 use crate::config::ProtectionConfig;
-use crate::config::{Config, SendTimeouts};
+use crate::config::{Config, LedgerConfig, SendTimeouts};
 use crate::connect::{ContactId, ContactStarter, StartError};
 use crate::domain::{OutboundChat, ValidationError};
 use crate::invocation::Invocation;
@@ -26,7 +28,9 @@ use crate::send::deferral::{Deferrer, Route};
 use crate::send::pacing::{NoSlot, Pacer, Pacing};
 use crate::send::resend::Resender;
 use crate::store::RecipientState;
+use crate::store::ledger::Ledger;
 use crate::telemetry;
+use ledger::{Book, Recorder};
 use protect::{Protection, Screened};
 
 /// Attempts of one request that Connect throttles, the first included. The SDK does not retry a
@@ -48,6 +52,10 @@ pub struct Sender<C> {
     request_queue_url: Option<String>,
     deferrer: Deferrer,
     resender: Resender,
+    ledger_config: Option<LedgerConfig>,
+    /// The ledger (contract §7), once attached; `None` without `STATE_TABLE_NAME` or with
+    /// `LEDGER=off`.
+    recorder: Option<Recorder>,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -65,7 +73,37 @@ impl<C: ContactStarter> Sender<C> {
             protection_config: config.protection.clone(),
             protection: None,
             resender: Resender::default(),
+            ledger_config: config.ledger.clone(),
+            recorder: None,
         }
+    }
+
+    /// Attaches the ledger and, when `OUTCOME_EVENT_BUS` is set, the bus its changes are
+    /// published to; without the ledger's configuration neither is used.
+    pub fn with_ledger(
+        mut self,
+        ledger: Arc<dyn Ledger>,
+        bus: Option<Arc<dyn OutcomeBus>>,
+    ) -> Self {
+        self.recorder = self.ledger_config.as_ref().map(|config| {
+            let recorder = Recorder::new(ledger, config.retention_days, config.default_category);
+            match (bus, &config.outcome_event_bus) {
+                (Some(bus), Some(_)) => recorder.with_bus(bus),
+                _ => recorder,
+            }
+        });
+        self
+    }
+
+    /// The ledger, when configured and attached.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
+    }
+
+    /// The last moment an invocation's own calls (DynamoDB, SQS, EventBridge) may run: its
+    /// deadline less the time kept for the answer.
+    pub fn cutoff(&self, invocation: &Invocation) -> Instant {
+        invocation.deadline() - self.timeouts.answer_reserve
     }
 
     /// Reads "now" from `clock` instead of the system's.
@@ -122,10 +160,27 @@ impl<C: ContactStarter> Sender<C> {
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
+        book: &Book,
     ) -> Outcome {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
             Err(err) => err.channel(),
+        };
+        if let (Some(recorder), Ok(chat)) = (&self.recorder, &request) {
+            let cutoff = self.cutoff(invocation);
+            if let Some((contact, entry)) = recorder.recorded_contact(chat, book, cutoff).await {
+                // Sent before (beyond Connect's 7-day token memory too): its contact, and no
+                // second one.
+                let outcome = Outcome::Started(contact);
+                invocation.count_ledger(|t| t.answered += 1);
+                recorder.note_answered(book, request_id, true, entry);
+                record(invocation, request_id, channel, &outcome, None);
+                return outcome;
+            }
+        }
+        let (token, category) = match &request {
+            Ok(chat) => (chat.client_token().cloned(), chat.category()),
+            Err(err) => (err.client_token().cloned(), None),
         };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
@@ -145,6 +200,14 @@ impl<C: ContactStarter> Sender<C> {
             }
         };
         record(invocation, request_id, channel, &outcome, latency);
+        if let Some(recorder) = &self.recorder {
+            let now = self.clock.now();
+            let token = token.as_ref();
+            let trigger = invocation.trigger();
+            recorder.note(
+                book, request_id, token, channel, category, &outcome, trigger, now,
+            );
+        }
         outcome
     }
 
@@ -191,15 +254,18 @@ impl<C: ContactStarter> Sender<C> {
         request_id: &str,
         chat: Option<&OutboundChat>,
         reason: NotSent,
+        book: &Book,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
-        record(
-            invocation,
-            request_id,
-            chat.map(OutboundChat::channel),
-            &outcome,
-            None,
-        );
+        let channel = chat.map(OutboundChat::channel);
+        record(invocation, request_id, channel, &outcome, None);
+        if let (Some(recorder), Some(chat)) = (&self.recorder, chat) {
+            let (token, category) = (chat.client_token(), chat.category());
+            let (trigger, now) = (invocation.trigger(), self.clock.now());
+            recorder.note(
+                book, request_id, token, channel, category, &outcome, trigger, now,
+            );
+        }
         outcome
     }
 

@@ -11,7 +11,9 @@ use crate::invocation::Invocation;
 use crate::outcome::{NotSent, Outcome};
 use crate::send::Sender;
 use crate::send::deferral::Route;
+use crate::send::ledger::{Book, Followed, Recorder};
 use crate::send::protect::{Protection, Screened};
+use crate::store::ledger::ContactChange;
 
 /// One invocation's way through: admit, then send, each request to exactly one outcome.
 pub struct Pipeline<'a, C> {
@@ -20,6 +22,8 @@ pub struct Pipeline<'a, C> {
     invocation: &'a Invocation,
     /// The do-not-contact listings looked up for a whole batch.
     screened: Screened,
+    /// The ledger entries looked up for the batch, and its changes until the end of it.
+    book: Book,
 }
 
 impl<'a, C: ContactStarter> Pipeline<'a, C> {
@@ -29,7 +33,43 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
             sender,
             invocation,
             screened: Screened::default(),
+            book: Book::default(),
         }
+    }
+
+    /// The ledger, when configured: the status routes read it.
+    pub fn ledger(&self) -> Option<&Recorder> {
+        self.sender.recorder()
+    }
+
+    /// Writes the ledger's changes of the batch and publishes them (see [`Recorder::settle`]):
+    /// the labels of the requests to deliver again because a change of theirs was not
+    /// recorded or not published. Nothing without a ledger.
+    pub async fn settle(&self) -> Vec<String> {
+        match self.sender.recorder() {
+            Some(recorder) => {
+                let cutoff = self.sender.cutoff(self.invocation);
+                recorder.settle(&self.book, self.invocation, cutoff).await
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Moves a contact forward by one of Connect's contact events, counted in the
+    /// invocation's tally. `None` without a ledger.
+    pub async fn follow_contact(
+        &self,
+        contact_id: &str,
+        change: &ContactChange,
+    ) -> Option<Followed> {
+        let recorder = self.sender.recorder()?;
+        let cutoff = self.sender.cutoff(self.invocation);
+        Some(recorder.follow_contact(contact_id, change, cutoff).await)
+    }
+
+    /// The invocation's tally and budget, for the triggers that count beside the outcomes.
+    pub fn invocation(&self) -> &Invocation {
+        self.invocation
     }
 
     /// Recipient protection, when configured: the HTTP routes of the do-not-contact list.
@@ -37,12 +77,26 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.sender.protection()
     }
 
-    /// Looks up the do-not-contact list for every admitted request of a batch at once
-    /// (nothing when protection is off), so that each send finds its answer ready.
+    /// Looks up the do-not-contact list and the ledger for every admitted request of a batch
+    /// at once (nothing when both are off), so that each send finds its answers ready.
     pub async fn screen<'c>(&self, requests: impl IntoIterator<Item = &'c OutboundChat>) {
-        if let Some(protection) = self.sender.protection() {
-            protection.screen(requests, &self.screened).await;
-        }
+        let requests: Vec<&OutboundChat> = requests.into_iter().collect();
+        let protection = async {
+            if let Some(protection) = self.sender.protection() {
+                protection
+                    .screen(requests.iter().copied(), &self.screened)
+                    .await;
+            }
+        };
+        let ledger = async {
+            if let Some(recorder) = self.sender.recorder() {
+                let cutoff = self.sender.cutoff(self.invocation);
+                recorder
+                    .look_up(requests.iter().copied(), &self.book, cutoff)
+                    .await;
+            }
+        };
+        futures::join!(protection, ledger);
     }
 
     /// Most requests worth having under way at once.
@@ -83,12 +137,20 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         route: Route<'_>,
     ) -> Outcome {
         self.sender
-            .process(self.invocation, request_id, request, route, &self.screened)
+            .process(
+                self.invocation,
+                request_id,
+                request,
+                route,
+                &self.screened,
+                &self.book,
+            )
             .await
     }
 
     /// Reports a request not sent because of an earlier one of its FIFO group (`reason`).
     pub fn skip(&self, request_id: &str, chat: Option<&OutboundChat>, reason: NotSent) -> Outcome {
-        self.sender.skip(self.invocation, request_id, chat, reason)
+        self.sender
+            .skip(self.invocation, request_id, chat, reason, &self.book)
     }
 }

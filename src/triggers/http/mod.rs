@@ -376,10 +376,12 @@ async fn handle_single<C: ContactStarter>(
     });
     let chat = pipeline.admit_json(body, delivery);
     let copy = pipeline.keeps_requests().then_some(RequestCopy::Text(body));
-    match pipeline
+    let outcome = pipeline
         .send(&request.request_id, chat, Route::RequestQueue(copy))
-        .await
-    {
+        .await;
+    // The answer stands; a ledger change not recorded or published is logged and counted.
+    pipeline.settle().await;
+    match outcome {
         Outcome::Started(contact_id) => {
             HttpAnswer::json(200, json!({"contactId": contact_id.as_str()}))
         }
@@ -472,7 +474,9 @@ async fn handle_batch<C: ContactStarter>(
     let mut deferred = Vec::new();
     let mut suppressed = Vec::new();
     let mut failed = Vec::new();
-    for (id, outcome) in join_all(runs).await {
+    let outcomes = join_all(runs).await;
+    pipeline.settle().await;
+    for (id, outcome) in outcomes {
         match outcome {
             Outcome::Started(contact_id) => {
                 successful.push(json!({"RequestIdentifier": id, "ContactId": contact_id.as_str()}));
