@@ -67,6 +67,11 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         Some(recorder.follow_contact(contact_id, change, cutoff).await)
     }
 
+    /// The last moment the invocation's own calls may run (see [`Sender::cutoff`]).
+    pub fn cutoff(&self) -> tokio::time::Instant {
+        self.sender.cutoff(self.invocation)
+    }
+
     /// The invocation's tally and budget, for the triggers that count beside the outcomes.
     pub fn invocation(&self) -> &Invocation {
         self.invocation

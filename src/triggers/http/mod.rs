@@ -1,8 +1,10 @@
 //! API Gateway REST (v1), HTTP API (v2) and Function URL requests: `POST /contacts` for one
 //! request and `POST /contacts/batch` for up to 25, answered with JSON bodies and the statuses
-//! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list. All three
+//! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list; `GET
+//! /requests/{clientToken}` and `GET /contacts/{contactId}` read the ledger. All three
 //! event types are read into one [`HttpRequest`] and answered from one [`HttpAnswer`].
 
+pub mod status;
 pub mod suppressions;
 
 use aws_lambda_events::apigw::{
@@ -175,6 +177,9 @@ pub async fn handle<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request: HttpRequest,
 ) -> HttpAnswer {
+    if let Some(answer) = status::answer(pipeline, &request).await {
+        return answer;
+    }
     let route = request.path.trim_end_matches('/');
     let (batch, limit) = match route {
         "/contacts" => (false, MAX_SINGLE_BODY_BYTES),
@@ -184,7 +189,7 @@ pub async fn handle<C: ContactStarter>(
             return HttpAnswer::error(
                 404,
                 "NOT_FOUND",
-                "no such route: use POST /contacts, POST /contacts/batch, PUT or DELETE /suppressions",
+                "no such route: use POST /contacts, POST /contacts/batch, PUT or DELETE /suppressions, GET /requests/{clientToken}, GET /contacts/{contactId}",
             );
         }
     };
