@@ -111,6 +111,12 @@ impl RunningSimulator {
         };
     }
 
+    /// Forgets every client token seen so far, standing for Connect's 7-day token memory
+    /// running out: the same token then starts a second contact.
+    pub fn forget_tokens(&self) {
+        self.shared.state().contacts.forget_tokens();
+    }
+
     /// Ends every active chat, freeing room under `max_active_chats`.
     pub fn end_all_chats(&self) {
         self.shared.state().contacts.end_all();

@@ -10,6 +10,8 @@ mod helpers;
 mod http;
 mod invoke;
 mod layout;
+mod ledger;
+mod ledger_processes;
 mod local_run;
 mod metrics;
 mod privacy;
