@@ -1,7 +1,7 @@
 //! The ledger port: what became of each request that has a client token (contract §7), one
 //! entry per token, and the life of the contact it started. The states, their order (a state
 //! never goes back), the entry and its status document live here, beside the trait; the
-//! DynamoDB adapter is [`super::ledger_dynamodb`]. An entry holds no phone number, no message
+//! DynamoDB adapter is in `ledger_dynamodb.rs`. An entry holds no phone number, no message
 //! content and no attributes: nothing here can carry them.
 
 use std::collections::HashMap;

@@ -14,6 +14,7 @@ mod ledger;
 mod ledger_processes;
 mod local_run;
 mod metrics;
+mod outcome_events;
 mod privacy;
 mod protection;
 mod reliability;
