@@ -128,6 +128,16 @@ impl RunningSimulator {
         self.shared.subscribe()
     }
 
+    /// The contact events of the contacts started from now on, in Amazon Connect's EventBridge
+    /// shape: `INITIATED` and `CONNECTED_TO_SYSTEM` at once, then (with
+    /// [`SimulatorConfig::end_chats_after`]) a customer's reply if
+    /// [`SimulatorConfig::customer_replies`], and `DISCONNECTED`. Only contacts started while
+    /// someone subscribes are told. A receiver that falls more than 1024 events behind loses
+    /// the oldest.
+    pub fn contact_events(&self) -> broadcast::Receiver<serde_json::Value> {
+        self.shared.contact_events.subscribe()
+    }
+
     /// Stops accepting, closes open connections, and waits for the accept loop to end.
     pub async fn shutdown(mut self) {
         self.shutdown.take();
