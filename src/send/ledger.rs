@@ -361,13 +361,13 @@ pub fn state_of(outcome: &Outcome) -> RequestState {
 /// Labels with their redelivery flag.
 type Labels = Vec<(String, bool)>;
 
+/// A batch's changes to write, and the documents to publish again, each with its labels.
+type Collapsed = (Vec<(StateChange, Labels)>, Vec<(LedgerEntry, Labels)>);
+
 /// The batch's changes, one per token (the furthest along, in arrival order, of those that may
 /// follow the entry looked up: a change that cannot follow it is not written), and the
 /// documents to publish again.
-fn collapse(
-    pending: Vec<Pending>,
-    known: &HashMap<String, Option<LedgerEntry>>,
-) -> (Vec<(StateChange, Labels)>, Vec<(LedgerEntry, Labels)>) {
+fn collapse(pending: Vec<Pending>, known: &HashMap<String, Option<LedgerEntry>>) -> Collapsed {
     let mut order: Vec<String> = Vec::new();
     let mut by_token: HashMap<String, (Option<StateChange>, Labels)> = HashMap::new();
     let mut republished = Vec::new();

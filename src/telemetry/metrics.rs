@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::output;
 use crate::domain::Channel;
-use crate::invocation::{ContactTally, LedgerTally, PacingTally, Tally};
+use crate::invocation::{ChannelTally, ContactTally, LedgerTally, PacingTally, Tally};
 
 /// EMF refuses a metric whose value array holds more than 100 values.
 const MAX_VALUES_PER_METRIC: usize = 100;
@@ -67,21 +67,7 @@ pub fn metric_documents(
     let all = tally;
     for (channel, tally) in tally.channels() {
         let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
-        // A channel seen only in contact events carries their counts alone.
-        let outcomes = tally.has_outcomes() || tally.contact_events.received == 0;
-        let mut values = if outcomes {
-            vec![
-                count("ContactsStarted", tally.started),
-                count("RequestsSuppressed", tally.suppressed.values().sum()),
-                count("RequestsFailed", tally.failures.values().sum()),
-                count("Throttles", tally.throttled),
-                count("ExpiredRequests", tally.expired),
-                count("Deferred", tally.deferred),
-                count("Requeued", tally.requeued),
-            ]
-        } else {
-            Vec::new()
-        };
+        let mut values = outcome_values(tally);
         values.extend(contact_values(&tally.contact_events));
         values.extend(
             tally
@@ -106,6 +92,25 @@ pub fn metric_documents(
         documents.extend(latencies.map(|chunk| document(channel, vec![latency(chunk)])));
     }
     documents
+}
+
+/// The counts of a channel's outcomes; none for a channel seen only in contact events.
+fn outcome_values(tally: &ChannelTally) -> Vec<(String, &'static str, Value)> {
+    if !tally.has_outcomes() && tally.contact_events.received > 0 {
+        return Vec::new();
+    }
+    [
+        ("ContactsStarted", tally.started),
+        ("RequestsSuppressed", tally.suppressed.values().sum()),
+        ("RequestsFailed", tally.failures.values().sum()),
+        ("Throttles", tally.throttled),
+        ("ExpiredRequests", tally.expired),
+        ("Deferred", tally.deferred),
+        ("Requeued", tally.requeued),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), "Count", Value::from(value)))
+    .collect()
 }
 
 /// The counts of Connect's contact events, when the invocation had any for the channel: the
