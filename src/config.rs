@@ -74,6 +74,19 @@ pub struct Config {
     /// (`FLOW_TIME_LIMIT_SECONDS`): the flow trigger answers within it, whatever the function's
     /// own timeout.
     pub(crate) flow_time_limit: Duration,
+    /// The ledger of requests (contract §7); `None` without a table or with `LEDGER=off`.
+    pub(crate) ledger: Option<LedgerConfig>,
+}
+
+/// What the configuration says about the ledger (contract §7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// `LEDGER_RETENTION_DAYS`: an entry expires (DynamoDB TTL) this long after its last change.
+    pub(crate) retention_days: u16,
+    /// `OUTCOME_EVENT_BUS`: the EventBridge bus (name or ARN) every change is published to.
+    pub(crate) outcome_event_bus: Option<String>,
+    /// `DEFAULT_CATEGORY`: an entry gives the category a request was treated as.
+    pub(crate) default_category: Category,
 }
 
 /// The slowest rate `CONNECT_MAX_REQUESTS_PER_SECOND` accepts (one call every 100 s); at the
@@ -170,6 +183,16 @@ impl Config {
         self.protection.as_ref().map(|p| p.table.as_str())
     }
 
+    /// The ledger's settings, when it is on (`STATE_TABLE_NAME` set, `LEDGER` not `off`).
+    pub fn ledger(&self) -> Option<&LedgerConfig> {
+        self.ledger.as_ref()
+    }
+
+    /// The EventBridge bus outcome events go to (`OUTCOME_EVENT_BUS`), when set.
+    pub fn outcome_event_bus(&self) -> Option<&str> {
+        self.ledger.as_ref()?.outcome_event_bus.as_deref()
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -188,6 +211,8 @@ impl Config {
             .map(|v| parse("DEFAULT_CATEGORY", Category::parse(&v)))
             .transpose()?
             .unwrap_or(Category::Transactional);
+        let protection = protection(&get, default_category)?;
+        let ledger = ledger(&get, protection.is_some(), default_category)?;
         Ok(Self {
             defaults: defaults(&get)?,
             max_in_flight: max_in_flight(&get)?,
@@ -200,7 +225,8 @@ impl Config {
                 .transpose()?,
             requeue_max_age: requeue_max_age(&get)?,
             quota_pause: QUOTA_PAUSE,
-            protection: protection(&get, default_category)?,
+            protection,
+            ledger,
             flow_time_limit: read(&get, "FLOW_TIME_LIMIT_SECONDS", flow_time_limit)?
                 .unwrap_or(FLOW_TIME_LIMIT),
         })
@@ -466,6 +492,77 @@ fn protection(
     }))
 }
 
+/// `LEDGER`, `LEDGER_RETENTION_DAYS` and `OUTCOME_EVENT_BUS`: the ledger is on by default
+/// with a table; every variable is checked even when it is off, and what needs the table
+/// (`LEDGER=on`, an outcome bus) fails without one rather than silently doing nothing.
+fn ledger(
+    get: &impl Fn(&str) -> Option<String>,
+    has_table: bool,
+    default_category: Category,
+) -> Result<Option<LedgerConfig>, ConfigError> {
+    let switch = get("LEDGER").map(|v| v.to_ascii_lowercase());
+    let on = match switch.as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "LEDGER",
+                problem: format!("must be on or off, found {other:?}"),
+            });
+        }
+    };
+    let retention_days = match get("LEDGER_RETENTION_DAYS") {
+        None => DEFAULT_LEDGER_RETENTION_DAYS,
+        Some(v) => parse(
+            "LEDGER_RETENTION_DAYS",
+            v.parse::<u16>()
+                .ok()
+                .filter(|days| (1..=3650).contains(days))
+                .ok_or_else(|| {
+                    format!("must be a whole number of days from 1 to 3650, found {v:?}")
+                }),
+        )?,
+    };
+    let outcome_event_bus = get("OUTCOME_EVENT_BUS")
+        .map(|v| parse("OUTCOME_EVENT_BUS", event_bus(v)))
+        .transpose()?;
+    let needs_table = |variable: &'static str| ConfigError {
+        variable,
+        problem: "needs STATE_TABLE_NAME: the ledger is kept in that table".into(),
+    };
+    match (has_table, on) {
+        (true, true) => Ok(Some(LedgerConfig {
+            retention_days,
+            outcome_event_bus,
+            default_category,
+        })),
+        (false, _) if switch.as_deref() == Some("on") => Err(needs_table("LEDGER")),
+        _ if outcome_event_bus.is_some() => Err(ConfigError {
+            variable: "OUTCOME_EVENT_BUS",
+            problem: "needs the ledger (STATE_TABLE_NAME set, LEDGER not off): outcome events are its changes".into(),
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// How long a ledger entry is kept after its last change when `LEDGER_RETENTION_DAYS` is unset.
+pub const DEFAULT_LEDGER_RETENTION_DAYS: u16 = 90;
+
+/// An EventBridge bus name or ARN, as PutEvents takes it.
+fn event_bus(value: String) -> Result<String, String> {
+    let valid = (1..=1600).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | ':'));
+    if valid {
+        Ok(value)
+    } else {
+        Err(format!(
+            "must be an EventBridge bus name or ARN (letters, digits, / . - _ :), found {value:?}"
+        ))
+    }
+}
+
 /// Names the variable in a value's problem.
 fn parse<T>(variable: &'static str, result: Result<T, String>) -> Result<T, ConfigError> {
     result.map_err(|problem| ConfigError { variable, problem })
@@ -608,6 +705,46 @@ mod tests {
         assert_eq!(err.variable, "RECIPIENT_HASH_KEY");
         let err = config(&[("STATE_TABLE_NAME", "s"), ("RECIPIENT_HASH_KEY", KEY)]).unwrap_err();
         assert_eq!(err.variable, "STATE_TABLE_NAME");
+    }
+
+    #[test]
+    fn the_ledger_is_on_with_a_table_unless_switched_off_and_its_settings_name_themselves() {
+        let table = [("STATE_TABLE_NAME", "state"), ("RECIPIENT_HASH_KEY", KEY)];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = table.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        assert!(config(&[]).unwrap().ledger.is_none());
+        let on = with(&[])
+            .unwrap()
+            .ledger
+            .expect("on by default with a table");
+        assert_eq!(on.retention_days, 90);
+        assert_eq!(on.outcome_event_bus, None);
+        assert!(with(&[("LEDGER", "off")]).unwrap().ledger.is_none());
+        assert!(with(&[("LEDGER", "ON")]).unwrap().ledger.is_some());
+        let bus = with(&[("OUTCOME_EVENT_BUS", "outcomes")]).unwrap();
+        assert_eq!(bus.outcome_event_bus(), Some("outcomes"));
+        // (variables, the variable named in the error)
+        let refused: &[(&[(&str, &str)], &str)] = &[
+            (&[("LEDGER", "yes")], "LEDGER"),
+            (&[("LEDGER", "on")], "LEDGER"),
+            (&[("OUTCOME_EVENT_BUS", "outcomes")], "OUTCOME_EVENT_BUS"),
+            (&[("LEDGER_RETENTION_DAYS", "0")], "LEDGER_RETENTION_DAYS"),
+        ];
+        for (vars, variable) in refused {
+            assert_eq!(config(vars).unwrap_err().variable, *variable, "{vars:?}");
+        }
+        let days =
+            |v| with(&[("LEDGER_RETENTION_DAYS", v)]).map(|c| c.ledger.unwrap().retention_days);
+        assert_eq!(days("1"), Ok(1));
+        assert_eq!(days("3650"), Ok(3650));
+        assert_eq!(days("3651").unwrap_err().variable, "LEDGER_RETENTION_DAYS");
+        let off_with_bus = with(&[("LEDGER", "off"), ("OUTCOME_EVENT_BUS", "outcomes")]);
+        assert_eq!(off_with_bus.unwrap_err().variable, "OUTCOME_EVENT_BUS");
+        let bad_bus = with(&[("OUTCOME_EVENT_BUS", "my bus")]);
+        assert_eq!(bad_bus.unwrap_err().variable, "OUTCOME_EVENT_BUS");
     }
 
     #[test]

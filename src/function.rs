@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::bus::OutcomeBus;
 use crate::config::Config;
 use crate::connect::ContactStarter;
 use crate::intake::Intake;
@@ -17,7 +18,9 @@ use crate::queue::RequestQueue;
 use crate::send::Sender;
 use crate::send::pipeline::Pipeline;
 use crate::store::RecipientState;
+use crate::store::ledger::Ledger;
 use crate::telemetry;
+use crate::triggers::contact_events::{self, NotRecorded};
 use crate::triggers::http::HttpRequest;
 use crate::triggers::invoke::RequestFailed;
 use crate::triggers::recognise::{Trigger, UnrecognizedEvent, recognize};
@@ -42,6 +45,8 @@ pub enum FunctionError {
     Unrecognized(#[from] UnrecognizedEvent),
     #[error(transparent)]
     IncompleteSqsRecord(#[from] sqs::MissingMessageId),
+    #[error(transparent)]
+    ContactEvent(#[from] NotRecorded),
     #[error("the answer could not be serialized: {0}")]
     Answer(String),
 }
@@ -55,6 +60,7 @@ impl FunctionError {
             Self::Unrecognized(UnrecognizedEvent::UnknownShape) => "UnrecognizedEvent",
             Self::Unrecognized(UnrecognizedEvent::Malformed { .. }) => "MalformedEvent",
             Self::IncompleteSqsRecord(_) => "MalformedEvent",
+            Self::ContactEvent(_) => "Unavailable",
             Self::Answer(_) => "InternalError",
         }
     }
@@ -99,6 +105,18 @@ impl<C: ContactStarter> Function<C> {
         self
     }
 
+    /// Attaches the ledger (the same table as the recipient state) and, when
+    /// `OUTCOME_EVENT_BUS` is set, the bus its changes are published to; see
+    /// [`Sender::with_ledger`].
+    pub fn with_ledger(
+        mut self,
+        ledger: Arc<dyn Ledger>,
+        bus: Option<Arc<dyn OutcomeBus>>,
+    ) -> Self {
+        self.sender = self.sender.with_ledger(ledger, bus);
+        self
+    }
+
     /// The entry point the Lambda runtime calls.
     pub async fn handle_lambda(&self, event: LambdaEvent<Value>) -> Result<Value, FunctionError> {
         let remaining = time_left(event.context.deadline(), SystemTime::now());
@@ -131,10 +149,14 @@ impl<C: ContactStarter> Function<C> {
         // Every arm yields its result without returning early, so the summary and metrics
         // are published for failed invocations too.
         let answer = match trigger {
-            Trigger::Sqs(event) => sqs::handle(&pipeline, event)
+            Trigger::Sqs(event) => handle_sqs(&pipeline, event).await.and_then(to_value),
+            Trigger::ContactEvent(event) => contact_events::handle_event(&pipeline, *event)
                 .await
                 .map_err(FunctionError::from)
                 .and_then(to_value),
+            Trigger::ContactEvents(event) => {
+                to_value(contact_events::handle_records(&pipeline, event).await)
+            }
             Trigger::EventBridge(event) => invoke::handle_eventbridge(&pipeline, event)
                 .await
                 .map_err(FunctionError::from)
@@ -161,6 +183,35 @@ impl<C: ContactStarter> Function<C> {
         telemetry::finish_invocation(&invocation, &self.metrics_namespace);
         answer
     }
+}
+
+/// An SQS batch: its send requests to the SQS trigger, and any contact events among them to
+/// the contact-event trigger (a queue may carry both); the failures of both are reported.
+async fn handle_sqs<C: ContactStarter>(
+    pipeline: &Pipeline<'_, C>,
+    event: aws_lambda_events::sqs::SqsEvent,
+) -> Result<aws_lambda_events::sqs::SqsBatchResponse, FunctionError> {
+    let (events, requests) = contact_events::split(event);
+    if events.is_empty() {
+        return Ok(sqs::handle(pipeline, requests).await?);
+    }
+    if let Some(index) = events.iter().position(|r| r.message_id.is_none()) {
+        return Err(sqs::MissingMessageId { index }.into());
+    }
+    let (mut answer, failed) = futures::join!(
+        sqs::handle(pipeline, requests),
+        contact_events::failed_records(pipeline, &events)
+    );
+    if let Ok(answer) = &mut answer {
+        let mut ids: Vec<String> = answer
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        ids.extend(failed);
+        answer.set_failures(ids);
+    }
+    Ok(answer?)
 }
 
 /// Lambda's longest function timeout: no invocation's deadline lies further from now than this,

@@ -85,6 +85,34 @@ impl Invocation {
         self.tally.lock().expect("tally lock").pacing.rate = rate;
     }
 
+    /// Changes the ledger's counts.
+    pub fn count_ledger(&self, change: impl FnOnce(&mut LedgerTally)) {
+        change(&mut self.tally.lock().expect("tally lock").ledger);
+    }
+
+    /// Counts one contact event: its channel when known, whether the ledger knew its contact,
+    /// the status it moved the contact to (`None`: nothing moved) and whether it newly showed
+    /// a reply from the customer.
+    pub fn count_contact_event(
+        &self,
+        channel: Option<Channel>,
+        known: bool,
+        moved_to: Option<&str>,
+        replied: bool,
+    ) {
+        let mut tally = self.tally.lock().expect("tally lock");
+        let entry = tally.per_channel.entry(channel).or_default();
+        let contact = &mut entry.contact_events;
+        contact.received += 1;
+        contact.unknown += u32::from(!known);
+        match moved_to {
+            Some("CONNECTED") => contact.connected += 1,
+            Some("ENDED") => contact.ended += 1,
+            _ => {}
+        }
+        contact.replies += u32::from(replied);
+    }
+
     /// The counts so far, to read.
     pub fn tally(&self) -> MutexGuard<'_, Tally> {
         self.tally.lock().expect("tally lock")
@@ -97,6 +125,32 @@ pub struct Tally {
     per_channel: BTreeMap<Option<Channel>, ChannelTally>,
     /// How the instance's pacing held the invocation back, over every channel.
     pub pacing: PacingTally,
+    /// What the ledger did, over every channel.
+    pub ledger: LedgerTally,
+}
+
+/// The ledger's work in one invocation.
+#[derive(Debug, Default)]
+pub struct LedgerTally {
+    /// Requests answered from their `SENT` entry, without a call to Connect.
+    pub answered: u32,
+    /// State changes that could not be written.
+    pub unrecorded: u32,
+    /// Outcome events published, and those EventBridge did not take.
+    pub published: u32,
+    pub unpublished: u32,
+}
+
+/// Connect's contact events of one channel.
+#[derive(Debug, Default)]
+pub struct ContactTally {
+    pub received: u32,
+    /// For contacts the ledger does not know.
+    pub unknown: u32,
+    /// Contacts moved to `CONNECTED`, to `ENDED`, and newly showing a customer's reply.
+    pub connected: u32,
+    pub ended: u32,
+    pub replies: u32,
 }
 
 /// The pacing of one invocation: what an operator sees when the fleet is held by the quota.
@@ -132,6 +186,17 @@ pub struct ChannelTally {
     pub expired: u32,
     /// Connect's latency of each call, in milliseconds.
     pub latencies_ms: Vec<f64>,
+    /// Connect's contact events for this channel's contacts.
+    pub contact_events: ContactTally,
+}
+
+impl ChannelTally {
+    /// Whether any request ended on this channel (an invocation of contact events has none).
+    pub fn has_outcomes(&self) -> bool {
+        self.started + self.deferred + self.requeued + self.expired > 0
+            || !self.suppressed.is_empty()
+            || !self.failures.is_empty()
+    }
 }
 
 impl Tally {

@@ -25,6 +25,7 @@
 //! configuration, the SDK clients, the runtime.
 
 mod aws;
+mod bus;
 mod config;
 mod connect;
 mod domain;
@@ -51,10 +52,12 @@ pub use queue::{QueueError, QueueFuture, RequestQueue};
 pub mod adapters {
     pub use crate::aws::client::{https_client, timeout_config};
     pub use crate::aws::settings::ClientSettings;
+    pub use crate::bus::sdk::{SdkOutcomeBus, load_eventbridge_client};
     pub use crate::connect::sdk::{SdkContactStarter, load_client};
     pub use crate::queue::sdk::{SdkRequestQueue, load_sqs_client};
     pub use crate::store::client::{StateTimeouts, load_state_client};
     pub use crate::store::dynamodb::DynamoRecipientState;
+    pub use crate::store::ledger_dynamodb::{CONTACT_INDEX, DynamoLedger};
 }
 
 /// The function's logging and shutdown, for the binary and for local runs.

@@ -1,6 +1,7 @@
 //! The Lambda binary: sets up logging, shutdown handling and the configuration, builds the SDK
-//! clients (Connect and SQS always, DynamoDB when `STATE_TABLE_NAME` is set), each from the
-//! settings Lambda's environment gives, and runs the function. Wiring only.
+//! clients (Connect and SQS always, DynamoDB when `STATE_TABLE_NAME` is set, EventBridge when
+//! `OUTCOME_EVENT_BUS` is), each from the settings Lambda's environment gives, and runs the
+//! function. Wiring only.
 
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
 #![recursion_limit = "256"]
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use outbound_chat::adapters::load_state_client;
 use outbound_chat::adapters::{ClientSettings, SdkContactStarter, SdkRequestQueue, load_client};
+use outbound_chat::adapters::{DynamoLedger, SdkOutcomeBus, load_eventbridge_client};
 use outbound_chat::adapters::{DynamoRecipientState, StateTimeouts, load_sqs_client};
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
 use outbound_chat::{Config, ConfigError, Function};
@@ -35,6 +37,7 @@ struct Settings {
     connect: ClientSettings,
     sqs: ClientSettings,
     dynamodb: Option<ClientSettings>,
+    eventbridge: Option<ClientSettings>,
 }
 
 fn read_settings(config: &Config) -> Result<Settings, ConfigError> {
@@ -45,10 +48,15 @@ fn read_settings(config: &Config) -> Result<Settings, ConfigError> {
         Some(_) => Some(connect.for_service("AWS_ENDPOINT_URL_DYNAMODB", env)?),
         None => None,
     };
+    let eventbridge = match config.outcome_event_bus() {
+        Some(_) => Some(connect.for_service("AWS_ENDPOINT_URL_EVENTBRIDGE", env)?),
+        None => None,
+    };
     Ok(Settings {
         connect,
         sqs,
         dynamodb,
+        eventbridge,
     })
 }
 
@@ -82,8 +90,20 @@ async fn run() -> Result<(), Error> {
     // No DynamoDB client at all unless STATE_TABLE_NAME is set.
     if let (Some(table), Some(dynamodb)) = (config.state_table(), &settings.dynamodb) {
         let client = load_state_client(dynamodb, StateTimeouts::default());
-        let state = DynamoRecipientState::new(client, table.to_owned());
+        let state = DynamoRecipientState::new(client.clone(), table.to_owned());
         function = function.with_recipient_state(Arc::new(state));
+        // The ledger shares the table and its client; EventBridge's client only with a bus.
+        if config.ledger().is_some() {
+            let bus = match (config.outcome_event_bus(), &settings.eventbridge) {
+                (Some(bus), Some(eventbridge)) => {
+                    let client = load_eventbridge_client(eventbridge);
+                    Some(Arc::new(SdkOutcomeBus::new(client, bus)) as _)
+                }
+                _ => None,
+            };
+            let ledger = DynamoLedger::new(client, table.to_owned());
+            function = function.with_ledger(Arc::new(ledger), bus);
+        }
     }
     let function = Arc::new(function);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -7,6 +7,7 @@
 //! cargo run --example local -- events/eventbridge.json
 //! cargo run --example local -- --serve 127.0.0.1:9000   # POST /contacts, POST /contacts/batch
 //! cargo run --example local -- --real-connect events/eventbridge.json   # a real Connect
+//! cargo run --example local -- --ledger events/sqs-mixed-batch.json      # SENT → CONNECTED → ENDED
 //! SEND_WINDOW='Mon-Fri 08:00-21:00' cargo run --example local -- \
 //!     --now 2026-11-30T03:00:00-05:00 events/eventbridge.json             # at 3 a.m.
 //! ```
@@ -17,10 +18,14 @@
 //! ...) must be set. `--now` starts the function's clock at that instant (it then runs on), to
 //! see what a send window does with a request at any local time; with a window set, the SQS
 //! client is wired as in Lambda (`AWS_ENDPOINT_URL_SQS` and `REQUEST_QUEUE_URL` point it at a
-//! queue).
+//! queue). `--ledger` starts DynamoDB Local with the function's table (the default run starts
+//! none), makes the simulator end each chat after `--end-chats-after` seconds (default 2; with
+//! `--customer-replies`, the customer replies first), hands its contact events to the function,
+//! and prints each request's status from the ledger.
 
 mod client;
 mod events;
+mod ledger;
 mod serve;
 
 use std::net::{SocketAddr, TcpListener};
@@ -28,18 +33,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use connect_simulator::{JournalEntry, RunningSimulator, Simulator, SimulatorConfig};
+use outbound_chat::adapters::{DynamoLedger, DynamoRecipientState};
 use outbound_chat::adapters::{SdkContactStarter, SdkRequestQueue};
 use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
 use outbound_chat::{Config, Function, ShiftedClock};
 
 const USAGE: &str =
-    "usage: cargo run --example local -- [--real-connect] [--now RFC3339] [--serve ADDRESS | EVENT_FILE ...]
+    "usage: cargo run --example local -- [--real-connect] [--now RFC3339] [--ledger [--end-chats-after SECONDS] [--customer-replies]] [--serve ADDRESS | EVENT_FILE ...]
 
 With no file, runs every file in events/. With --serve, answers HTTP requests on ADDRESS
 (e.g. 127.0.0.1:9000; port 0 picks a free one) as the HTTP API would.
 With --real-connect, calls the Connect that the SDK's standard chain (environment, profile,
 SSO, ...) points at instead of the simulator. With --now (e.g. 2026-11-30T03:00:00-05:00), the
-function's clock starts at that instant.";
+function's clock starts at that instant. With --ledger, DynamoDB Local holds the ledger, the
+simulator's chats end after --end-chats-after seconds (default 2), and each request's status is
+printed at the end.";
 
 /// Configuration used against the simulator when the environment sets none.
 const SIMULATED_DEFAULTS: &[(&str, &str)] = &[
@@ -54,6 +62,9 @@ struct Options {
     now: Option<jiff::Timestamp>,
     serve: Option<SocketAddr>,
     files: Vec<PathBuf>,
+    ledger: bool,
+    end_chats_after: std::time::Duration,
+    customer_replies: bool,
 }
 
 impl Options {
@@ -64,12 +75,24 @@ impl Options {
             now: None,
             serve: None,
             files: Vec::new(),
+            ledger: false,
+            end_chats_after: std::time::Duration::from_secs(2),
+            customer_replies: false,
         };
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "-h" | "--help" => return Ok(None),
                 "--real-connect" => options.real_connect = true,
+                "--ledger" => options.ledger = true,
+                "--customer-replies" => options.customer_replies = true,
+                "--end-chats-after" => {
+                    let value = args.next().ok_or("--end-chats-after needs seconds")?;
+                    let seconds: u64 = value
+                        .parse()
+                        .map_err(|_| format!("--end-chats-after {value:?}: not whole seconds"))?;
+                    options.end_chats_after = std::time::Duration::from_secs(seconds);
+                }
                 "--now" => {
                     let value = args
                         .next()
@@ -139,12 +162,25 @@ async fn run(
     // The function's own log set-up: same format, levels and personal-data caps as in Lambda.
     let subscriber = runtime::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
+    let simulated = SimulatorConfig {
+        end_chats_after: options.ledger.then_some(options.end_chats_after),
+        customer_replies: options.customer_replies,
+        ..SimulatorConfig::default()
+    };
     let simulator = match simulator_addr {
-        Some(addr) => Some(Simulator::start_on(addr, SimulatorConfig::default()).await?),
+        Some(addr) => Some(Simulator::start_on(addr, simulated).await?),
         None => None,
     };
-    // The function as `main.rs` wires it, with a client from the SDK's standard chain.
-    let config = Config::from_env()?;
+    // The function as `main.rs` wires it, with a client from the SDK's standard chain; with
+    // `--ledger`, the local table and a local hash key unless the environment names others.
+    let config = Config::from_lookup(|name| {
+        let local = match name {
+            "STATE_TABLE_NAME" if options.ledger => Some(ledger::TABLE),
+            "RECIPIENT_HASH_KEY" if options.ledger => Some(ledger::LOCAL_HASH_KEY),
+            _ => None,
+        };
+        std::env::var(name).ok().or(local.map(str::to_owned))
+    })?;
     let shared = client::shared_config(config.timeouts()).await?;
     let mut function = Function::new(
         SdkContactStarter::new(aws_sdk_connect::Client::new(&shared)),
@@ -157,17 +193,43 @@ async fn run(
     if let Some(now) = options.now {
         function = function.with_clock(Arc::new(ShiftedClock::starting_at(now)));
     }
+    let mut local_table = None;
+    if let (true, Some(table)) = (options.ledger, config.state_table()) {
+        let (local, client) = ledger::start(&shared).await?;
+        local_table = Some(local);
+        let state = DynamoRecipientState::new(client.clone(), table);
+        let ledger = DynamoLedger::new(client, table);
+        function = function
+            .with_recipient_state(Arc::new(state))
+            .with_ledger(Arc::new(ledger), None);
+    }
+    // Subscribed before the first send, so that every started contact's life is told.
+    let mut contact_events = match (&simulator, options.ledger) {
+        (Some(simulator), true) => Some(simulator.contact_events()),
+        _ => None,
+    };
 
     match options.serve {
-        Some(address) => serve::serve(address, function, simulator.as_ref()).await?,
+        Some(address) => {
+            serve::serve(address, function, simulator.as_ref(), contact_events).await?
+        }
         None => {
             let files = match options.files {
                 files if files.is_empty() => events::sample_files()?,
                 files => files,
             };
             events::run_files(&files, &function, simulator.as_ref()).await?;
+            if let (Some(events), Some(simulator)) = (&mut contact_events, &simulator) {
+                let quiet = options.end_chats_after + std::time::Duration::from_secs(2);
+                println!(
+                    "\n=== Contact events (chats end after {:?})",
+                    options.end_chats_after
+                );
+                ledger::follow(&function, events, simulator, quiet).await;
+            }
         }
     }
+    drop(local_table);
     if let Some(simulator) = simulator {
         println!("\n=== Connect, in all: {}", simulator.summary());
     }

@@ -21,6 +21,7 @@ use outbound_chat::Function;
 use outbound_chat::adapters::SdkContactStarter;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::LocalSet;
 use tokio::time::Instant;
@@ -44,6 +45,7 @@ pub async fn serve(
     address: SocketAddr,
     function: Function<SdkContactStarter>,
     simulator: MaybeSimulator<'_>,
+    contact_events: Option<broadcast::Receiver<serde_json::Value>>,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(address).await?;
     // The first line a script or test waits for.
@@ -66,6 +68,26 @@ pub async fn serve(
     let connections = LocalSet::new();
     connections
         .run_until(async move {
+            // With the ledger, the simulator's contact events go to the function as a rule
+            // would deliver them.
+            if let Some(mut events) = contact_events {
+                let function = Rc::clone(&function);
+                tokio::task::spawn_local(async move {
+                    while let Ok(event) = events.recv().await {
+                        let context = lambda_runtime::Context::default();
+                        let deadline = std::time::SystemTime::now() + FUNCTION_TIMEOUT;
+                        let mut context = context;
+                        context.deadline = deadline
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis() as u64)
+                            .unwrap_or_default();
+                        let event = lambda_runtime::LambdaEvent::new(event, context);
+                        if let Err(err) = function.handle_lambda(event).await {
+                            eprintln!("contact event not recorded: {err}");
+                        }
+                    }
+                });
+            }
             loop {
                 let (stream, peer) = tokio::select! {
                     accepted = listener.accept() => accepted?,
@@ -98,7 +120,13 @@ async fn answer(
     request_id: String,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let route_key = format!("{} {}", request.method(), request.uri().path());
-    if !ROUTES.contains(&route_key.as_str()) {
+    let path = request.uri().path();
+    let status_route = request.method() == hyper::Method::GET
+        && ["/requests/", "/contacts/"].iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+        });
+    if !ROUTES.contains(&route_key.as_str()) && !status_route {
         return Ok(gateway_answer(StatusCode::NOT_FOUND, "Not Found"));
     }
     let (parts, body) = request.into_parts();

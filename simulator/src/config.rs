@@ -26,6 +26,12 @@ pub struct SimulatorConfig {
     pub drop_before_start: f64,
     /// Probability of closing the connection without an answer, after a contact was created.
     pub drop_after_start: f64,
+    /// Ends each started chat this long after it started, with a `DISCONNECTED` contact event
+    /// (`None`: the chats are told no end). See [`crate::RunningSimulator::contact_events`].
+    pub end_chats_after: Option<Duration>,
+    /// Whether the customer replies before a chat ends (a `CONTACT_DATA_UPDATED` event whose
+    /// chat metrics show a customer's message).
+    pub customer_replies: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -40,6 +46,8 @@ impl Default for SimulatorConfig {
             internal_error_after_start: 0.0,
             drop_before_start: 0.0,
             drop_after_start: 0.0,
+            end_chats_after: None,
+            customer_replies: false,
         }
     }
 }

@@ -76,6 +76,12 @@ impl ContactBook {
         });
     }
 
+    /// Forgets every token, as Connect does 7 days after a token's first use: a token used again
+    /// then starts a new contact.
+    pub(crate) fn forget_tokens(&mut self) {
+        self.by_token.clear();
+    }
+
     /// Ends every active chat (as if each customer or agent had disconnected).
     pub(crate) fn end_all(&mut self) {
         for record in &mut self.records {
@@ -135,6 +141,20 @@ mod tests {
             Some(TokenUse::Replay("a".into()))
         );
         assert_eq!(book.token_use("t2", &same), None);
+    }
+
+    #[test]
+    fn a_forgotten_token_starts_anew() {
+        let mut book = ContactBook::default();
+        book.create(
+            contact("a", Some("t1")),
+            DEFAULT_CHAT_DURATION,
+            Instant::now(),
+        );
+        book.forget_tokens();
+        let same = serde_json::json!({"ClientToken": "t1", "n": 1});
+        assert_eq!(book.token_use("t1", &same), None);
+        assert_eq!(book.len(), 1);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::contacts::{ContactBook, DEFAULT_CHAT_DURATION, StartedContact, TokenU
 use crate::errors::{ConnectErrorCode, error_reply};
 use crate::faults::{Fault, FaultDice, ScriptedReply, TokenBucket};
 use crate::journal::{Journal, JournalEntry, Outcome};
+use crate::life::{self, LifeKnobs};
 use crate::reply::{HttpReply, Reply};
 use crate::rng::SplitMix64;
 use crate::validate::validate;
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     pub(crate) config: SimulatorConfig,
     state: Mutex<State>,
     events: broadcast::Sender<JournalEntry>,
+    /// Contact events of the contacts started (see `life.rs`).
+    pub(crate) contact_events: broadcast::Sender<Value>,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Shared {
             config,
             state: Mutex::new(state),
             events: broadcast::channel(1024).0,
+            contact_events: broadcast::channel(1024).0,
         }
     }
 
@@ -169,6 +173,11 @@ pub(crate) async fn handle(shared: &Shared, incoming: Incoming) -> Reply {
         }
         Start::Created(contact_id) => contact_id,
     };
+    let knobs = LifeKnobs {
+        end_after: shared.config.end_chats_after,
+        customer_replies: shared.config.customer_replies,
+    };
+    life::tell(&shared.contact_events, &request.body, &contact_id, knobs);
     after_start(request, contact_id).await
 }
 

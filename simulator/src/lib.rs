@@ -23,6 +23,7 @@ mod errors;
 mod faults;
 mod handler;
 mod journal;
+mod life;
 mod reply;
 mod rng;
 mod running;

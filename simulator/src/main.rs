@@ -32,6 +32,8 @@ OPTIONS:
     --internal-error-after P     Probability of a 500 after the contact was created
     --drop-before P              Probability of closing the connection, no contact created
     --drop-after P               Probability of closing the connection after creating the contact
+    --end-chats-after-secs N     Contact events: end each started chat N seconds after it started
+    --customer-replies BOOL      Contact events: the customer replies before the chat ends [default: false]
     -h, --help                   Print this help
 
 Every flag also accepts --flag=value. Press Ctrl-C to stop and print a summary.
@@ -92,7 +94,7 @@ fn probability(flag: &str, value: &str) -> Result<f64, CliError> {
 }
 
 /// Every flag that takes a value.
-const FLAGS: [&str; 12] = [
+const FLAGS: [&str; 14] = [
     "--host",
     "--port",
     "--seed",
@@ -105,6 +107,8 @@ const FLAGS: [&str; 12] = [
     "--internal-error-after",
     "--drop-before",
     "--drop-after",
+    "--end-chats-after-secs",
+    "--customer-replies",
 ];
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli, CliError> {
@@ -159,6 +163,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Cli, CliError> {
             "--internal-error-after" => c.internal_error_after_start = probability(f, v)?,
             "--drop-before" => c.drop_before_start = probability(f, v)?,
             "--drop-after" => c.drop_after_start = probability(f, v)?,
+            "--end-chats-after-secs" => {
+                c.end_chats_after = Some(Duration::from_secs(parse(f, v, "seconds")?));
+            }
+            "--customer-replies" => c.customer_replies = parse(f, v, "true or false")?,
             _ => unreachable!("every flag in FLAGS is handled"),
         }
     }

@@ -111,6 +111,12 @@ impl RunningSimulator {
         };
     }
 
+    /// Forgets every client token seen so far, standing for Connect's 7-day token memory
+    /// running out: the same token then starts a second contact.
+    pub fn forget_tokens(&self) {
+        self.shared.state().contacts.forget_tokens();
+    }
+
     /// Ends every active chat, freeing room under `max_active_chats`.
     pub fn end_all_chats(&self) {
         self.shared.state().contacts.end_all();
@@ -120,6 +126,16 @@ impl RunningSimulator {
     /// falls more than 1024 entries behind loses the oldest.
     pub fn subscribe(&self) -> broadcast::Receiver<JournalEntry> {
         self.shared.subscribe()
+    }
+
+    /// The contact events of the contacts started from now on, in Amazon Connect's EventBridge
+    /// shape: `INITIATED` and `CONNECTED_TO_SYSTEM` at once, then (with
+    /// [`SimulatorConfig::end_chats_after`]) a customer's reply if
+    /// [`SimulatorConfig::customer_replies`], and `DISCONNECTED`. Only contacts started while
+    /// someone subscribes are told. A receiver that falls more than 1024 events behind loses
+    /// the oldest.
+    pub fn contact_events(&self) -> broadcast::Receiver<serde_json::Value> {
+        self.shared.contact_events.subscribe()
     }
 
     /// Stops accepting, closes open connections, and waits for the accept loop to end.

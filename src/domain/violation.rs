@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::channel::Channel;
+use super::ids::ClientToken;
 
 /// What a violation is about, in the terms of BatchPutContact's failure codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub struct ValidationError {
     /// The channel the request asked for, when it could be read: operators filter logs and
     /// metrics by channel, refused requests included.
     channel: Option<Channel>,
+    /// The client token the request would have had, when one could be told: the ledger
+    /// records a refused request under it.
+    token: Option<ClientToken>,
 }
 
 impl ValidationError {
@@ -49,6 +53,7 @@ impl ValidationError {
         Self {
             violations: vec![violation],
             channel: None,
+            token: None,
         }
     }
 
@@ -59,6 +64,7 @@ impl ValidationError {
         Self {
             violations,
             channel: None,
+            token: None,
         }
     }
 
@@ -66,6 +72,7 @@ impl ValidationError {
         Self {
             violations: check.violations,
             channel,
+            token: None,
         }
     }
 
@@ -97,6 +104,19 @@ impl ValidationError {
 
     pub fn channel(&self) -> Option<Channel> {
         self.channel
+    }
+
+    /// The client token of the refused request, when one could be told.
+    pub fn client_token(&self) -> Option<&ClientToken> {
+        self.token.as_ref()
+    }
+
+    /// The same error, with the token the request would have had (a token already known wins).
+    pub fn with_token(mut self, token: Option<ClientToken>) -> Self {
+        if self.token.is_none() {
+            self.token = token;
+        }
+        self
     }
 }
 

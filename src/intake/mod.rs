@@ -8,7 +8,7 @@ pub mod wire;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::domain::{Defaults, OutboundChat, Reason, ValidationError, Violation};
+use crate::domain::{ClientToken, Defaults, OutboundChat, Reason, ValidationError, Violation};
 use crate::intake::token::DeliveryIdentity;
 
 /// Largest accepted request, in bytes: an SQS record's body, an HTTP request, an EventBridge
@@ -40,9 +40,14 @@ impl Intake {
         delivery: Option<DeliveryIdentity<'_>>,
     ) -> Result<OutboundChat, ValidationError> {
         if text.len() > MAX_REQUEST_BYTES {
-            return Err(too_large("the request body", text.len()));
+            return Err(refused(
+                too_large("the request body", text.len()),
+                None,
+                delivery,
+            ));
         }
-        self.validate(wire::from_json(text)?, delivery)
+        let request = wire::from_json(text).map_err(|err| refused(err, None, delivery))?;
+        self.validate(request, delivery)
     }
 
     /// Admits a request given as a JSON value (an EventBridge `detail`, a direct invocation's
@@ -54,9 +59,10 @@ impl Intake {
     ) -> Result<OutboundChat, ValidationError> {
         let size = json_size(&value);
         if size > MAX_REQUEST_BYTES {
-            return Err(too_large("the request", size));
+            return Err(refused(too_large("the request", size), None, delivery));
         }
-        self.validate(wire::from_value(value)?, delivery)
+        let request = wire::from_value(value).map_err(|err| refused(err, None, delivery))?;
+        self.validate(request, delivery)
     }
 
     /// The rules, then the token: the request's own `clientToken` wins over one derived from
@@ -66,18 +72,31 @@ impl Intake {
         request: wire::WireRequest,
         delivery: Option<DeliveryIdentity<'_>>,
     ) -> Result<OutboundChat, ValidationError> {
-        let refused = request.refused;
+        let own = request.input.client_token.as_deref();
+        let own = own.and_then(|token| ClientToken::parse(token).ok());
+        let earlier = request.refused;
         let chat = match OutboundChat::from_input(request.input, request.names, &self.defaults) {
-            Ok(_) if !refused.is_empty() => return Err(ValidationError::several(refused)),
-            Ok(chat) => chat,
-            Err(err) if !refused.is_empty() => return Err(err.with_earlier(refused)),
-            Err(err) => return Err(err),
-        };
+            Ok(_) if !earlier.is_empty() => Err(ValidationError::several(earlier)),
+            Ok(chat) => Ok(chat),
+            Err(err) if !earlier.is_empty() => Err(err.with_earlier(earlier)),
+            Err(err) => Err(err),
+        }
+        .map_err(|err| refused(err, own, delivery))?;
         Ok(match delivery {
             Some(identity) => chat.with_token_fallback(identity.client_token()),
             None => chat,
         })
     }
+}
+
+/// A refused request, marked with the token it would have had: its own valid `clientToken`,
+/// else its delivery's (so the ledger can record the refusal under it).
+fn refused(
+    err: ValidationError,
+    own: Option<ClientToken>,
+    delivery: Option<DeliveryIdentity<'_>>,
+) -> ValidationError {
+    err.with_token(own.or_else(|| delivery.map(DeliveryIdentity::client_token)))
 }
 
 /// The violation of an oversized request: its size, never its content.

@@ -3,6 +3,7 @@
 //! Connect, and exactly one outcome, logged and counted.
 
 pub mod deferral;
+pub mod ledger;
 pub mod pacing;
 pub mod pipeline;
 pub mod protect;
@@ -16,10 +17,11 @@ use jiff::SignedDuration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::bus::OutcomeBus;
 use crate::config::ProtectionConfig;
-use crate::config::{Config, SendTimeouts};
+use crate::config::{Config, LedgerConfig, SendTimeouts};
 use crate::connect::{ContactId, ContactStarter, StartError};
-use crate::domain::{Channel, OutboundChat, ValidationError};
+use crate::domain::{Category, Channel, ClientToken, OutboundChat, ValidationError};
 use crate::invocation::Invocation;
 use crate::outcome::DeferralFailed;
 use crate::outcome::{Failure, NotSent, Outcome};
@@ -29,7 +31,9 @@ use crate::send::deferral::{Deferrer, Route};
 use crate::send::pacing::{NoSlot, Pacer, Pacing};
 use crate::send::resend::Resender;
 use crate::store::RecipientState;
+use crate::store::ledger::Ledger;
 use crate::telemetry;
+use ledger::{Book, Recorder};
 use protect::{Candidate, Protection, Screened};
 use reserve::Decision;
 
@@ -53,6 +57,10 @@ pub struct Sender<C> {
     requeue_max_age: SignedDuration,
     deferrer: Deferrer,
     resender: Resender,
+    ledger_config: Option<LedgerConfig>,
+    /// The ledger (contract §7), once attached; `None` without `STATE_TABLE_NAME` or with
+    /// `LEDGER=off`.
+    recorder: Option<Recorder>,
 }
 
 impl<C: ContactStarter> Sender<C> {
@@ -72,7 +80,31 @@ impl<C: ContactStarter> Sender<C> {
             protection_config: config.protection.clone(),
             protection: None,
             resender: Resender::default(),
+            ledger_config: config.ledger.clone(),
+            recorder: None,
         }
+    }
+
+    /// Attaches the ledger and, when `OUTCOME_EVENT_BUS` is set, the bus its changes are
+    /// published to; without the ledger's configuration neither is used.
+    pub fn with_ledger(
+        mut self,
+        ledger: Arc<dyn Ledger>,
+        bus: Option<Arc<dyn OutcomeBus>>,
+    ) -> Self {
+        self.recorder = self.ledger_config.as_ref().map(|config| {
+            let recorder = Recorder::new(ledger, config.retention_days, config.default_category);
+            match (bus, &config.outcome_event_bus) {
+                (Some(bus), Some(_)) => recorder.with_bus(bus),
+                _ => recorder,
+            }
+        });
+        self
+    }
+
+    /// The ledger, when configured and attached.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
     }
 
     /// Reads "now" from `clock` instead of the system's.
@@ -108,11 +140,6 @@ impl<C: ContactStarter> Sender<C> {
     /// Recipient protection, when configured and attached.
     pub fn protection(&self) -> Option<&Protection> {
         self.protection.as_ref()
-    }
-
-    /// The time an invocation keeps to answer after its last call.
-    pub fn answer_reserve(&self) -> Duration {
-        self.timeouts.answer_reserve
     }
 
     /// Most Connect calls in flight at once within one invocation.
@@ -192,17 +219,21 @@ impl<C: ContactStarter> Sender<C> {
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
+        book: &Book,
     ) -> impl Future<Output = Outcome> {
         let channel = match &request {
             Ok(chat) => Some(chat.channel()),
             Err(err) => err.channel(),
         };
         let span = telemetry::request_span(invocation.trigger(), request_id, channel);
-        self.conclude(invocation, request_id, channel, request, route, screened)
-            .instrument(span)
+        self.conclude(
+            invocation, request_id, channel, request, route, screened, book,
+        )
+        .instrument(span)
     }
 
     /// [`Sender::process`] inside the request's span.
+    #[allow(clippy::too_many_arguments)]
     async fn conclude(
         &self,
         invocation: &Invocation,
@@ -211,7 +242,21 @@ impl<C: ContactStarter> Sender<C> {
         request: Result<OutboundChat, ValidationError>,
         route: Route<'_>,
         screened: &Screened,
+        book: &Book,
     ) -> Outcome {
+        if let Ok(chat) = &request {
+            if let Some(outcome) = self
+                .answered_from_ledger(invocation, request_id, chat, book)
+                .await
+            {
+                record(invocation, channel, &outcome, None);
+                return outcome;
+            }
+        }
+        let (token, category) = match &request {
+            Ok(chat) => (chat.client_token().cloned(), chat.category()),
+            Err(err) => (err.client_token().cloned(), None),
+        };
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
@@ -247,7 +292,53 @@ impl<C: ContactStarter> Sender<C> {
             }
         };
         record(invocation, channel, &outcome, latency);
+        self.note_in_ledger(
+            invocation,
+            book,
+            request_id,
+            token.as_ref(),
+            channel,
+            category,
+            &outcome,
+        );
         outcome
+    }
+
+    /// The contact of a request its ledger entry says was sent (beyond Connect's 7-day token
+    /// memory too): answered with it, and Connect is not called a second time.
+    async fn answered_from_ledger(
+        &self,
+        invocation: &Invocation,
+        request_id: &str,
+        chat: &OutboundChat,
+        book: &Book,
+    ) -> Option<Outcome> {
+        let recorder = self.recorder.as_ref()?;
+        let cutoff = self.cutoff(invocation);
+        let (contact, entry) = recorder.recorded_contact(chat, book, cutoff).await?;
+        invocation.count_ledger(|t| t.answered += 1);
+        recorder.note_answered(book, request_id, true, entry);
+        Some(Outcome::Started(contact, chat.sms_cost()))
+    }
+
+    /// Notes the request's outcome for the ledger, written with the batch's.
+    #[allow(clippy::too_many_arguments)]
+    fn note_in_ledger(
+        &self,
+        invocation: &Invocation,
+        book: &Book,
+        request_id: &str,
+        token: Option<&ClientToken>,
+        channel: Option<Channel>,
+        category: Option<Category>,
+        outcome: &Outcome,
+    ) {
+        if let Some(recorder) = &self.recorder {
+            let (trigger, now) = (invocation.trigger(), self.clock.now());
+            recorder.note(
+                book, request_id, token, channel, category, outcome, trigger, now,
+            );
+        }
     }
 
     /// Gives back the cap place the request held, if its outcome calls for it.
@@ -312,6 +403,7 @@ impl<C: ContactStarter> Sender<C> {
         chat: Option<&OutboundChat>,
         reason: NotSent,
         screened: &Screened,
+        book: &Book,
     ) -> Outcome {
         let outcome = Outcome::Failed(Failure::NotSent(reason));
         let channel = chat.map(OutboundChat::channel);
@@ -320,6 +412,12 @@ impl<C: ContactStarter> Sender<C> {
             self.settle(invocation, request_id, &outcome, screened)
                 .await;
             record(invocation, channel, &outcome, None);
+            if let Some(chat) = chat {
+                let (token, category) = (chat.client_token(), chat.category());
+                self.note_in_ledger(
+                    invocation, book, request_id, token, channel, category, &outcome,
+                );
+            }
         }
         .instrument(span)
         .await;

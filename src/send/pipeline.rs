@@ -11,7 +11,9 @@ use crate::invocation::Invocation;
 use crate::outcome::{NotSent, Outcome};
 use crate::send::Sender;
 use crate::send::deferral::Route;
+use crate::send::ledger::{Book, Followed, Recorder};
 use crate::send::protect::{Protection, Screened};
+use crate::store::ledger::ContactChange;
 
 /// One invocation's way through: admit, then send, each request to exactly one outcome.
 pub struct Pipeline<'a, C> {
@@ -20,6 +22,8 @@ pub struct Pipeline<'a, C> {
     invocation: &'a Invocation,
     /// The protection decisions made for a whole batch.
     screened: Screened,
+    /// The ledger entries looked up for the batch, and its changes until the end of it.
+    book: Book,
 }
 
 impl<'a, C: ContactStarter> Pipeline<'a, C> {
@@ -29,7 +33,48 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
             sender,
             invocation,
             screened: Screened::default(),
+            book: Book::default(),
         }
+    }
+
+    /// The ledger, when configured: the status routes read it.
+    pub fn ledger(&self) -> Option<&Recorder> {
+        self.sender.recorder()
+    }
+
+    /// Writes the ledger's changes of the batch and publishes them (see [`Recorder::settle`]):
+    /// the labels of the requests to deliver again because a change of theirs was not
+    /// recorded or not published. Nothing without a ledger.
+    pub async fn settle(&self) -> Vec<String> {
+        match self.sender.recorder() {
+            Some(recorder) => {
+                let cutoff = self.sender.cutoff(self.invocation);
+                recorder.settle(&self.book, self.invocation, cutoff).await
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Moves a contact forward by one of Connect's contact events, counted in the
+    /// invocation's tally. `None` without a ledger.
+    pub async fn follow_contact(
+        &self,
+        contact_id: &str,
+        change: &ContactChange,
+    ) -> Option<Followed> {
+        let recorder = self.sender.recorder()?;
+        let cutoff = self.sender.cutoff(self.invocation);
+        Some(recorder.follow_contact(contact_id, change, cutoff).await)
+    }
+
+    /// The last moment the invocation's own calls may run (see [`Sender::cutoff`]).
+    pub fn cutoff(&self) -> tokio::time::Instant {
+        self.sender.cutoff(self.invocation)
+    }
+
+    /// The invocation's tally and budget, for the triggers that count beside the outcomes.
+    pub fn invocation(&self) -> &Invocation {
+        self.invocation
     }
 
     /// Recipient protection, when configured: the HTTP routes of the do-not-contact list.
@@ -37,19 +82,28 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         self.sender.protection()
     }
 
-    /// Decides recipient protection for every admitted request of a batch at once (nothing
-    /// when protection is off): one read and one write for the batch, so that each send finds
-    /// its decision ready. Each request comes with the id it is sent under.
+    /// Decides recipient protection and looks the ledger up for every admitted request of a
+    /// batch at once (nothing when both are off): one read and one write for the caps, so
+    /// that each send finds its decision and its entry ready. Each request comes with the id
+    /// it is sent under.
     pub async fn screen(&self, requests: &[(&str, &OutboundChat)]) {
-        self.sender
-            .screen(self.invocation, requests, &self.screened)
-            .await;
+        let protection = self
+            .sender
+            .screen(self.invocation, requests, &self.screened);
+        let ledger = async {
+            if let Some(recorder) = self.sender.recorder() {
+                let cutoff = self.sender.cutoff(self.invocation);
+                let chats = requests.iter().map(|(_, chat)| *chat);
+                recorder.look_up(chats, &self.book, cutoff).await;
+            }
+        };
+        futures::join!(protection, ledger);
     }
 
     /// The last moment a call to the recipient state may end: the invocation's deadline less
     /// the time its answer needs.
     pub fn state_cutoff(&self) -> tokio::time::Instant {
-        self.invocation.deadline() - self.sender.answer_reserve()
+        self.sender.cutoff(self.invocation)
     }
 
     /// Most requests worth having under way at once.
@@ -96,7 +150,14 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         route: Route<'_>,
     ) -> Outcome {
         self.sender
-            .process(self.invocation, request_id, request, route, &self.screened)
+            .process(
+                self.invocation,
+                request_id,
+                request,
+                route,
+                &self.screened,
+                &self.book,
+            )
             .await
     }
 
@@ -108,7 +169,14 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
         reason: NotSent,
     ) -> Outcome {
         self.sender
-            .skip(self.invocation, request_id, chat, reason, &self.screened)
+            .skip(
+                self.invocation,
+                request_id,
+                chat,
+                reason,
+                &self.screened,
+                &self.book,
+            )
             .await
     }
 }

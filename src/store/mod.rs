@@ -1,9 +1,12 @@
 //! The recipient-state port: the do-not-contact list and the frequency-cap counts, kept in
-//! DynamoDB by the adapter in [`dynamodb`] (its client's settings in [`client`]). The port
+//! DynamoDB by the adapter in [`dynamodb`] (its client's settings in [`client`]); and the
+//! ledger of requests ([`ledger`], its adapter over the same table in [`ledger_dynamodb`]). The port
 //! returns boxed futures so that the function holds it as `dyn`, off its generic parameters.
 
 pub mod client;
 pub mod dynamodb;
+pub mod ledger;
+pub mod ledger_dynamodb;
 
 use std::collections::HashMap;
 

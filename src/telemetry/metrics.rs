@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::output;
 use crate::domain::Channel;
-use crate::invocation::{PacingTally, Tally};
+use crate::invocation::{ChannelTally, ContactTally, LedgerTally, PacingTally, Tally};
 
 /// EMF refuses a metric whose value array holds more than 100 values.
 const MAX_VALUES_PER_METRIC: usize = 100;
@@ -67,17 +67,8 @@ pub fn metric_documents(
     let all = tally;
     for (channel, tally) in tally.channels() {
         let count = |name: &str, value: u32| (name.to_owned(), "Count", Value::from(value));
-        let mut values = vec![
-            count("ContactsStarted", tally.started),
-            count("RequestsSuppressed", tally.suppressed.values().sum()),
-            count("RequestsFailed", tally.failures.values().sum()),
-            count("Throttles", tally.throttled),
-            count("ExpiredRequests", tally.expired),
-            count("Deferred", tally.deferred),
-            count("Requeued", tally.requeued),
-            count("RequeueLimitReached", tally.requeue_limit),
-            count("SmsSegments", tally.sms_segments),
-        ];
+        let mut values = outcome_values(tally);
+        values.extend(contact_values(&tally.contact_events));
         values.extend(
             tally
                 .suppressed
@@ -92,6 +83,7 @@ pub fn metric_documents(
         );
         if documents.is_empty() {
             values.extend(pacing_values(&all.pacing));
+            values.extend(ledger_values(&all.ledger));
         }
         let mut latencies = tally.latencies_ms.chunks(MAX_VALUES_PER_METRIC);
         let latency = |chunk: &[f64]| ("ConnectLatency".to_owned(), "Milliseconds", json!(chunk));
@@ -100,6 +92,64 @@ pub fn metric_documents(
         documents.extend(latencies.map(|chunk| document(channel, vec![latency(chunk)])));
     }
     documents
+}
+
+/// The counts of a channel's outcomes; none for a channel seen only in contact events.
+fn outcome_values(tally: &ChannelTally) -> Vec<(String, &'static str, Value)> {
+    if !tally.has_outcomes() && tally.contact_events.received > 0 {
+        return Vec::new();
+    }
+    [
+        ("ContactsStarted", tally.started),
+        ("RequestsSuppressed", tally.suppressed.values().sum()),
+        ("RequestsFailed", tally.failures.values().sum()),
+        ("Throttles", tally.throttled),
+        ("ExpiredRequests", tally.expired),
+        ("Deferred", tally.deferred),
+        ("Requeued", tally.requeued),
+        ("RequeueLimitReached", tally.requeue_limit),
+        ("SmsSegments", tally.sms_segments),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), "Count", Value::from(value)))
+    .collect()
+}
+
+/// The counts of Connect's contact events, when the invocation had any for the channel: the
+/// events, those for contacts the ledger does not know, and the contacts they connected, ended
+/// and showed a customer's reply for.
+fn contact_values(events: &ContactTally) -> Vec<(String, &'static str, Value)> {
+    if events.received == 0 {
+        return Vec::new();
+    }
+    [
+        ("ContactEvents", events.received),
+        ("ContactEventsUnknown", events.unknown),
+        ("ContactsConnected", events.connected),
+        ("ContactsEnded", events.ended),
+        ("CustomerReplies", events.replies),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), "Count", Value::from(value)))
+    .collect()
+}
+
+/// The ledger's figures, once per invocation (in its first document) when it did anything:
+/// requests answered from their entry, changes not recorded, outcome events published and not.
+fn ledger_values(ledger: &LedgerTally) -> Vec<(String, &'static str, Value)> {
+    let figures = [
+        ("LedgerAnswers", ledger.answered),
+        ("LedgerWriteFailures", ledger.unrecorded),
+        ("OutcomeEventsPublished", ledger.published),
+        ("OutcomeEventsFailed", ledger.unpublished),
+    ];
+    if figures.iter().all(|(_, n)| *n == 0) {
+        return Vec::new();
+    }
+    figures
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), "Count", Value::from(value)))
+        .collect()
 }
 
 /// The pacing figures of a paced instance, once per invocation (in its first document): the

@@ -73,7 +73,22 @@ pub async fn handle_eventbridge<C: ContactStarter>(
         .keeps_requests()
         .then(|| RequestCopy::Value(event.detail.clone()));
     let chat = pipeline.admit_value(event.detail, delivery);
-    answer(pipeline.send(id, chat, Route::RequestQueue(copy)).await)
+    let outcome = pipeline.send(id, chat, Route::RequestQueue(copy)).await;
+    // Lambda retries an event whose invocation failed: a change of the ledger not recorded or
+    // not published is recorded by the retry, which finds the entry or Connect's token.
+    if !pipeline.settle().await.is_empty() {
+        let contact = match &outcome {
+            Outcome::Started(contact_id, _) => format!(" (contact {contact_id} was started)"),
+            _ => String::new(),
+        };
+        return Err(RequestFailed {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "the request's outcome{contact} could not be recorded in the ledger or published: the event is retried, and its retry starts no second contact"
+            ),
+        });
+    }
+    answer(outcome)
 }
 
 /// Handles a direct invocation: the event is the request; the token derives from the
@@ -87,11 +102,13 @@ pub async fn handle_direct<C: ContactStarter>(
         .keeps_requests()
         .then(|| RequestCopy::Value(event.clone()));
     let chat = pipeline.admit_value(event, Some(DeliveryIdentity::Invoke { request_id }));
-    answer(
-        pipeline
-            .send(request_id, chat, Route::RequestQueue(copy))
-            .await,
-    )
+    let outcome = pipeline
+        .send(request_id, chat, Route::RequestQueue(copy))
+        .await;
+    // A synchronous caller that retries gets a new request id, hence a new token: the answer
+    // stands, and a change not recorded or published is logged and counted, not an error.
+    pipeline.settle().await;
+    answer(outcome)
 }
 
 fn answer(outcome: Outcome) -> Result<Answer, RequestFailed> {

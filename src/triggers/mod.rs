@@ -4,6 +4,7 @@
 //!
 //! [`Pipeline`]: crate::send::pipeline::Pipeline
 
+pub mod contact_events;
 pub mod flow;
 pub mod http;
 pub mod invoke;

@@ -9,6 +9,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::contact_events::{self, ContactEvent};
 use super::flow::event::{FlowEvent, is_flow_event, read_flow_event};
 
 /// The keys a direct invocation's request may start with (either form).
@@ -22,7 +23,7 @@ const REQUEST_KEYS: &[&str] = &[
 
 /// The accepted shapes, named in the error for anything else.
 pub const ACCEPTED_SHAPES: &str = "an SQS event (Records[].eventSource = \"aws:sqs\"), an EventBridge event \
-(detail-type, source, detail), an API Gateway REST (v1) proxy event (requestContext + httpMethod), \
+(detail-type, source, detail; Amazon Connect's contact events too), an API Gateway REST (v1) proxy event (requestContext + httpMethod), \
 an HTTP API (v2) or Function URL event (requestContext.http + version 2.0), an Amazon Connect \
 contact flow event (\"Name\": \"ContactFlowEvent\" + Details), or a send request (friendly form \
 with \"to\", or native form with \"DestinationEndpoint\")";
@@ -37,6 +38,11 @@ pub enum Trigger {
     FunctionUrl(Box<LambdaFunctionUrlRequest>),
     Flow(Box<FlowEvent>),
     Direct(Value),
+    /// One of Amazon Connect's contact events, from an EventBridge rule.
+    ContactEvent(Box<ContactEvent>),
+    /// An SQS batch whose every record's body is a contact event. (A batch that mixes them
+    /// with send requests is an [`Trigger::Sqs`]; the function splits it.)
+    ContactEvents(SqsEvent),
 }
 
 impl Trigger {
@@ -50,6 +56,7 @@ impl Trigger {
             Self::FunctionUrl(_) => "function-url",
             Self::Flow(_) => "flow",
             Self::Direct(_) => "invoke",
+            Self::ContactEvent(_) | Self::ContactEvents(_) => "contact-event",
         }
     }
 }
@@ -79,10 +86,24 @@ pub fn recognize(event: Value) -> Result<Trigger, UnrecognizedEvent> {
                 .iter()
                 .all(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"));
         return if all_sqs {
-            read(event, "SQS").map(Trigger::Sqs)
+            let contact_events = records.iter().all(|r| {
+                r.get("body")
+                    .and_then(Value::as_str)
+                    .is_some_and(contact_events::is_contact_event_body)
+            });
+            let batch = read(event, "SQS");
+            if contact_events {
+                batch.map(Trigger::ContactEvents)
+            } else {
+                batch.map(Trigger::Sqs)
+            }
         } else {
             Err(UnrecognizedEvent::UnknownShape)
         };
+    }
+    if contact_events::is_contact_event(&event) {
+        let contact_event = read(event, "Amazon Connect contact");
+        return contact_event.map(|e| Trigger::ContactEvent(Box::new(e)));
     }
     if has("detail-type") && has("source") && has("detail") {
         return read(event, "EventBridge").map(Trigger::EventBridge);
@@ -163,6 +184,19 @@ mod tests {
                 "flow",
             ),
             (json!({"to": "+14255550100"}), "invoke"),
+            (contact_events::sample("c-1", "INITIATED"), "contact-event"),
+            (
+                json!({"Records": [{"eventSource": "aws:sqs", "messageId": "1",
+                    "body": contact_events::sample("c-1", "INITIATED").to_string()}]}),
+                "contact-event",
+            ),
+            (
+                json!({"Records": [
+                    {"eventSource": "aws:sqs", "messageId": "1",
+                        "body": contact_events::sample("c-1", "INITIATED").to_string()},
+                    {"eventSource": "aws:sqs", "messageId": "2", "body": "{}"}]}),
+                "sqs",
+            ),
             (json!({"DestinationEndpoint": {}}), "invoke"),
         ];
         for (event, name) in cases {

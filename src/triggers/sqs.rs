@@ -91,6 +91,14 @@ pub async fn handle<C: ContactStarter>(
         failed.into_iter().map(|(_, id)| id).collect()
     };
 
+    // A started or suppressed record whose ledger change was not recorded or published comes
+    // back: its redelivery finds the entry (or Connect's token) and sends nothing twice.
+    let mut failed = failed;
+    for id in pipeline.settle().await {
+        if !failed.contains(&id) {
+            failed.push(id);
+        }
+    }
     let mut response = SqsBatchResponse::default();
     response.set_failures(failed);
     Ok(response)

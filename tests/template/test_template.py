@@ -30,7 +30,12 @@ SAMCONFIG_PATH = ROOT / "samconfig.toml"
 FUNCTION = "OutboundChatFunction"
 ROLE = "OutboundChatFunctionRole"
 RULE = "OutboundChatRequestedRule"
-DEAD_LETTER_QUEUES = ["RequestDeadLetterQueue", "EventBridgeDeadLetterQueue", "AsyncFailureQueue"]
+DEAD_LETTER_QUEUES = [
+    "RequestDeadLetterQueue",
+    "EventBridgeDeadLetterQueue",
+    "AsyncFailureQueue",
+    "ContactEventDeadLetterQueue",
+]
 
 # The function's configuration (contract section 4, plus the metrics namespace) and the
 # parameter each variable comes from. Optional ones are left out when their parameter is empty.
@@ -66,6 +71,10 @@ PROTECTION_VARIABLES = {
     "FREQUENCY_CAPS",
     "FREQUENCY_CAP_SCOPE",
     "FREQUENCY_CAP_CATEGORIES",
+    # The ledger (contract section 7), in the same table.
+    "LEDGER",
+    "LEDGER_RETENTION_DAYS",
+    "OUTCOME_EVENT_BUS",
 }
 STATE_TABLE = "StateTable"
 HASH_KEY_SECRET = "RecipientHashKeySecret"
@@ -78,9 +87,9 @@ ACCOUNT_PHONE_NUMBERS = "arn:${AWS::Partition}:connect:${AWS::Region}:${AWS::Acc
 # to (SendMessage: the async failure destination, and the request queue for re-sent throttled
 # records and deferrals).
 NON_CONNECT_GRANTS = {
-    "sqs:ReceiveMessage": {"RequestQueue"},
-    "sqs:DeleteMessage": {"RequestQueue"},
-    "sqs:GetQueueAttributes": {"RequestQueue"},
+    "sqs:ReceiveMessage": {"RequestQueue", "ContactEventQueue"},
+    "sqs:DeleteMessage": {"RequestQueue", "ContactEventQueue"},
+    "sqs:GetQueueAttributes": {"RequestQueue", "ContactEventQueue"},
     "sqs:ChangeMessageVisibility": {"RequestQueue"},
     "sqs:SendMessage": {"AsyncFailureQueue", "RequestQueue"},
     "logs:CreateLogStream": {"FunctionLogGroup"},
@@ -93,6 +102,19 @@ NON_CONNECT_GRANTS = {
     "dynamodb:ConditionCheckItem": {STATE_TABLE},
     "dynamodb:UpdateItem": {STATE_TABLE},
     "dynamodb:DeleteItem": {STATE_TABLE},
+}
+
+# Grants scoped to something other than one resource's ARN, each to exactly this resource: the
+# ledger's index on the contact id, and the outcome bus (given as a name or an ARN).
+SCOPED_GRANTS = {
+    "dynamodb:Query": {"Fn::Sub": "${StateTable.Arn}/index/byContactId"},
+    "events:PutEvents": {
+        "Fn::If": [
+            "OutcomeBusIsArn",
+            {"Ref": "OutcomeEventBus"},
+            {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${OutcomeEventBus}"},
+        ]
+    },
 }
 
 
@@ -274,6 +296,10 @@ def problems_with_other_permissions(template: dict[str, Any]) -> list[str]:
         if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
             problems.append(f"statement {statement!r} must be a plain Allow")
         for action in actions:
+            if action in SCOPED_GRANTS:
+                if statement.get("Resource") != SCOPED_GRANTS[action]:
+                    problems.append(f"{action} is granted on {statement.get('Resource')!r}, not on {SCOPED_GRANTS[action]!r}")
+                continue
             expected = NON_CONNECT_GRANTS.get(action)
             if expected is None:
                 problems.append(f"action {action!r} is not one the function needs")
@@ -703,7 +729,7 @@ def test_the_visibility_timeout_check_flags_a_longer_function_timeout(template: 
 
 def test_every_queue_is_encrypted_and_keeps_messages_long_enough(template: dict[str, Any]) -> None:
     queues = of_type(template, "AWS::SQS::Queue")
-    assert set(queues) == {"RequestQueue", *DEAD_LETTER_QUEUES}
+    assert set(queues) == {"RequestQueue", "ContactEventQueue", *DEAD_LETTER_QUEUES}
     for name, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
     # Long enough for a request held a week for its send window.
@@ -743,6 +769,8 @@ def test_the_http_api_serves_the_contract_routes_with_payload_format_2(template:
         ("POST", "/contacts/batch", "2.0"),
         ("PUT", "/suppressions", "2.0"),
         ("DELETE", "/suppressions", "2.0"),
+        ("GET", "/requests/{clientToken}", "2.0"),
+        ("GET", "/contacts/{contactId}", "2.0"),
     }
 
 
@@ -944,7 +972,11 @@ def test_sam_adds_no_statement_that_grants_every_resource(transformed: dict[str,
 
 
 def test_sam_generates_the_event_source_mapping_and_invoke_config_as_declared(transformed: dict[str, Any]) -> None:
-    (mapping,) = of_type(transformed, "AWS::Lambda::EventSourceMapping").values()
+    mappings = of_type(transformed, "AWS::Lambda::EventSourceMapping")
+    # The template's own mapping of the contact-event queue, beside SAM's of the request queue.
+    contact_events = mappings.pop("ContactEventMapping")
+    assert contact_events["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (mapping,) = mappings.values()
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "SqsMaximumConcurrency"}}
     (config,) = of_type(transformed, "AWS::Lambda::EventInvokeConfig").values()
@@ -960,6 +992,8 @@ def test_every_route_of_the_deployed_http_api_is_signed_with_sigv4(transformed: 
         ("/contacts/batch", "post"),
         ("/suppressions", "put"),
         ("/suppressions", "delete"),
+        ("/requests/{clientToken}", "get"),
+        ("/contacts/{contactId}", "get"),
     }
     assert all(op.get("security") == [{"AWS_IAM": []}] for op in operations.values())
     assert body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"

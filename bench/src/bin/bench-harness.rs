@@ -13,6 +13,7 @@
 //! shows what its INFO outcome lines cost); the report lists it.
 //!
 //! Scenario names for `--only`: size, one-time, cold-start, first-call, cpu, batch-latency,
+//! contact-events (needs the ledger's `--env`),
 //! quota, rss, fleet, flow-latency.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use connect_simulator::{Outcome, RateLimit, RunningSimulator, Simulator, SimulatorConfig};
 use lambda_testkit::{Answer, Process, RuntimeApi, keep_busy};
+use outbound_chat_bench::contact_events::ContactEvents;
 use outbound_chat_bench::events::{SqsEvents, direct_request, flow_event};
 use outbound_chat_bench::fleet::{self, SCENARIOS, Scenario, Shares};
 use outbound_chat_bench::report::{self, Report, Row, mb, median, ms, spread};
@@ -347,7 +349,7 @@ async fn run(args: Args) -> Result<usize, String> {
     let mut failures = 0;
     type Figure =
         fn(&mut Bench) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Row>, String>> + '_>>;
-    let scenarios: [(&str, Figure); 10] = [
+    let scenarios: [(&str, Figure); 11] = [
         ("size", |b| Box::pin(sizes(b))),
         ("one-time", |b| Box::pin(probe(b))),
         ("cold-start", |b| Box::pin(cold_start(b))),
@@ -358,6 +360,7 @@ async fn run(args: Args) -> Result<usize, String> {
         ("rss", |b| Box::pin(peak_rss(b))),
         ("fleet", |b| Box::pin(fleet_shares(b))),
         ("flow-latency", |b| Box::pin(flow_latency(b))),
+        ("contact-events", |b| Box::pin(contact_event_cost(b))),
     ];
     if let Some(unknown) = bench
         .args
@@ -639,6 +642,68 @@ async fn cpu_per_message(bench: &mut Bench) -> Result<Vec<Row>, String> {
         });
     }
     Ok(rows)
+}
+
+/// The cost of Connect's contact events with the ledger on (needs `--env STATE_TABLE_NAME=...`
+/// and a DynamoDB): CPU per event and the wall time of a batch of 10, the first round moving
+/// each contact forward, the later rounds repeats the ledger refuses.
+async fn contact_event_cost(bench: &mut Bench) -> Result<Vec<Row>, String> {
+    if !bench.args.env.iter().any(|(k, _)| k == "STATE_TABLE_NAME") {
+        eprintln!(
+            "   skipped: contact events need the ledger (--env STATE_TABLE_NAME=..., a DynamoDB)"
+        );
+        return Ok(Vec::new());
+    }
+    let connect = Connect::start(SimulatorConfig::default(), &bench.certificates).await?;
+    let mut process = bench
+        .launch(Bin::Bootstrap, &connect.url(true), &[])
+        .await?;
+    process
+        .invoke(bench.events.batch(10), INVOCATION_TIMEOUT)
+        .await?;
+    let contacts = connect
+        .simulator
+        .contacts()
+        .into_iter()
+        .map(|c| c.contact_id)
+        .collect();
+    let mut events = ContactEvents::new(contacts);
+    // Warm: the first round of every event type.
+    for _ in 0..4 {
+        process.invoke(events.batch(10), INVOCATION_TIMEOUT).await?;
+    }
+    let batches = bench.args.batches.div_ceil(10).max(8);
+    let before = process.child.cpu().map_err(|e| e.to_string())?;
+    let mut walls = Vec::new();
+    for _ in 0..batches {
+        walls.push(
+            process
+                .invoke(events.batch(10), INVOCATION_TIMEOUT)
+                .await?
+                .wall(),
+        );
+    }
+    let after = process.child.cpu().map_err(|e| e.to_string())?;
+    drop(process.child);
+    let per_event = after.since(&before) as f64 / 1e3 / (batches * 10) as f64;
+    Ok(vec![
+        Row::new(
+            format!(
+                "CPU (user+system) per contact event, {batches} SQS batches of 10 (ledger on, HTTPS Connect)"
+            ),
+            format!(
+                "{per_event:.0} µs (/proc stat: {} ticks)",
+                after.ticks - before.ticks
+            ),
+        ),
+        Row::new(
+            format!(
+                "Batch of 10 contact events, median of {batches} (range {} ms)",
+                spread(&walls)
+            ),
+            ms(median(&walls)),
+        ),
+    ])
 }
 
 /// Figure 4: Wall time of a 10-record batch when each Connect call takes 100 ms.

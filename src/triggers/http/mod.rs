@@ -1,8 +1,10 @@
 //! API Gateway REST (v1), HTTP API (v2) and Function URL requests: `POST /contacts` for one
 //! request and `POST /contacts/batch` for up to 25, answered with JSON bodies and the statuses
-//! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list. All three
+//! of contract §2; `PUT` and `DELETE /suppressions` change the do-not-contact list; `GET
+//! /requests/{clientToken}` and `GET /contacts/{contactId}` read the ledger. All three
 //! event types are read into one [`HttpRequest`] and answered from one [`HttpAnswer`].
 
+pub mod status;
 pub mod suppressions;
 
 use aws_lambda_events::apigw::{
@@ -175,6 +177,9 @@ pub async fn handle<C: ContactStarter>(
     pipeline: &Pipeline<'_, C>,
     request: HttpRequest,
 ) -> HttpAnswer {
+    if let Some(answer) = status::answer(pipeline, &request).await {
+        return answer;
+    }
     let route = request.path.trim_end_matches('/');
     let (batch, limit) = match route {
         "/contacts" => (false, MAX_SINGLE_BODY_BYTES),
@@ -184,7 +189,7 @@ pub async fn handle<C: ContactStarter>(
             return HttpAnswer::error(
                 404,
                 "NOT_FOUND",
-                "no such route: use POST /contacts, POST /contacts/batch, PUT or DELETE /suppressions",
+                "no such route: use POST /contacts, POST /contacts/batch, PUT or DELETE /suppressions, GET /requests/{clientToken}, GET /contacts/{contactId}",
             );
         }
     };
@@ -376,10 +381,12 @@ async fn handle_single<C: ContactStarter>(
     });
     let chat = pipeline.admit_json(body, delivery);
     let copy = pipeline.keeps_requests().then_some(RequestCopy::Text(body));
-    match pipeline
+    let outcome = pipeline
         .send(&request.request_id, chat, Route::RequestQueue(copy))
-        .await
-    {
+        .await;
+    // The answer stands; a ledger change not recorded or published is logged and counted.
+    pipeline.settle().await;
+    match outcome {
         Outcome::Started(contact_id, cost) => {
             let mut body = json!({"contactId": contact_id.as_str()});
             if let Some(cost) = cost {
@@ -474,7 +481,10 @@ async fn handle_batch<C: ContactStarter>(
                 pipeline.send(label, chat, Route::RequestQueue(copy)).await,
             )
         });
-    batch_answer(pipeline, join_all(runs).await)
+    let outcomes = join_all(runs).await;
+    // The answer stands; a ledger change not recorded or published is logged and counted.
+    pipeline.settle().await;
+    batch_answer(pipeline, outcomes)
 }
 
 /// Each item's identifier: its own `requestIdentifier`, else its index; two items with the same

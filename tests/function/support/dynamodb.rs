@@ -11,12 +11,12 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use lambda_testkit::DynamoDbLocal;
 use outbound_chat::adapters::{
-    ClientSettings, DynamoRecipientState, StateTimeouts, load_state_client,
+    CONTACT_INDEX, ClientSettings, DynamoRecipientState, StateTimeouts, load_state_client,
 };
 use outbound_chat::testing::DestinationNumber;
 use outbound_chat::testing::RecipientKey;
@@ -186,7 +186,8 @@ pub fn client(endpoint: &str, log: Option<CallLog>) -> Client {
     }
 }
 
-/// The table of template.yaml: `pk`/`sk` strings, on demand, TTL on `expiresAt`.
+/// The table of template.yaml: `pk`/`sk` strings, on demand, TTL on `expiresAt`, the ledger's
+/// index on `contactId`.
 async fn create_table(client: &Client, table: &str) {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -202,13 +203,26 @@ async fn create_table(client: &Client, table: &str) {
             .build()
             .unwrap()
     };
+    // The ledger's index on the contact id (keys only), as template.yaml declares it.
+    let contact_index = GlobalSecondaryIndex::builder()
+        .index_name(CONTACT_INDEX)
+        .key_schema(key("contactId", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .unwrap();
     client
         .create_table()
         .table_name(table)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("contactId"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(contact_index)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
