@@ -122,6 +122,47 @@ impl Recorder {
         }
     }
 
+    /// The tokens of `chats` whose entries `book` does not hold yet, each once: what the
+    /// batch's read of the state table fetches with its listings and counts.
+    pub fn tokens_to_look_up<'c>(
+        &self,
+        chats: impl IntoIterator<Item = &'c OutboundChat>,
+        book: &Book,
+    ) -> Vec<ClientToken> {
+        let known = book.known.lock().expect("ledger lock");
+        let mut tokens: Vec<ClientToken> = chats
+            .into_iter()
+            .filter_map(|chat| chat.client_token().cloned())
+            .filter(|token| !known.contains_key(token.as_str()))
+            .collect();
+        tokens.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        tokens.dedup();
+        tokens
+    }
+
+    /// Notes what the batch's read found for `tokens` (`None`: the read failed, and each
+    /// request looks itself up).
+    pub fn fill(
+        &self,
+        book: &Book,
+        tokens: &[ClientToken],
+        found: Option<HashMap<String, LedgerEntry>>,
+    ) {
+        let Some(mut found) = found else {
+            if !tokens.is_empty() {
+                tracing::warn!(
+                    "the ledger look-up of the batch failed: each request looks itself up"
+                );
+            }
+            return;
+        };
+        let mut known = book.known.lock().expect("ledger lock");
+        for token in tokens {
+            let entry = found.remove(token.as_str());
+            known.insert(token.as_str().to_owned(), entry);
+        }
+    }
+
     /// The contact already started for `chat`'s token, if its entry says `SENT` (looked up
     /// alone when the batch's look-up did not cover it). A failed look-up is logged and
     /// answers `None`: Connect's own token memory still holds the request for 7 days.

@@ -161,15 +161,27 @@ impl<C: ContactStarter> Sender<C> {
     /// Decides recipient protection for a batch's requests at once (nothing when protection is
     /// off): the send window and the expiry are pure, so a request they hold back takes no
     /// place (and gives back one an earlier delivery took). `requests` pairs each request with
-    /// its id.
+    /// its id. The ledger entries of the requests' tokens are read in the same round trip into
+    /// `book` (looked up on their own only without protection).
     pub async fn screen(
         &self,
         invocation: &Invocation,
         requests: &[(&str, &OutboundChat)],
         screened: &Screened,
+        book: &Book,
     ) {
         let Some(protection) = &self.protection else {
+            if let Some(recorder) = &self.recorder {
+                let chats = requests.iter().map(|(_, chat)| *chat);
+                recorder.look_up(chats, book, self.cutoff(invocation)).await;
+            }
             return;
+        };
+        let tokens: Vec<ClientToken> = match &self.recorder {
+            Some(recorder) => {
+                recorder.tokens_to_look_up(requests.iter().map(|(_, chat)| *chat), book)
+            }
+            None => Vec::new(),
         };
         let now = self.clock.now();
         let candidates: Vec<Candidate<'_>> = requests
@@ -180,14 +192,18 @@ impl<C: ContactStarter> Sender<C> {
                 held_back: self.held_back(chat, now),
             })
             .collect();
-        protection
+        let found = protection
             .screen(
                 &candidates,
                 SystemTime::from(now),
                 self.latest_start(invocation),
                 screened,
+                &tokens,
             )
             .await;
+        if let Some(recorder) = &self.recorder {
+            recorder.fill(book, &tokens, found);
+        }
     }
 
     /// Whether the send window or the expiry holds `chat` back at `now`.
@@ -245,6 +261,12 @@ impl<C: ContactStarter> Sender<C> {
         book: &Book,
     ) -> Outcome {
         if let Ok(chat) = &request {
+            if screened.get(request_id).is_none() {
+                // A request not screened with a batch is a batch of its own: its protection
+                // and its ledger entry in one read.
+                self.screen(invocation, &[(request_id, chat)], screened, book)
+                    .await;
+            }
             if let Some(outcome) = self
                 .answered_from_ledger(invocation, request_id, chat, book)
                 .await
@@ -260,11 +282,6 @@ impl<C: ContactStarter> Sender<C> {
         let (outcome, latency) = match request {
             Err(err) => (Outcome::Failed(Failure::Invalid(err)), None),
             Ok(chat) => {
-                if screened.get(request_id).is_none() {
-                    // A request not screened with a batch is a batch of its own.
-                    self.screen(invocation, &[(request_id, &chat)], screened)
-                        .await;
-                }
                 let origin = route.origin();
                 let mut route = Some(route);
                 let (outcome, latency) = match self.hold_back(invocation, &chat, &mut route).await {
@@ -508,7 +525,9 @@ impl<C: ContactStarter> Sender<C> {
         };
         let now = SystemTime::from(self.clock.now());
         let cutoff = self.cutoff(invocation);
-        protection.screen(&[candidate], now, cutoff, screened).await;
+        protection
+            .screen(&[candidate], now, cutoff, screened, &[])
+            .await;
         screened.get(request_id).unwrap_or(Decision::HeldBack)
     }
 

@@ -87,17 +87,9 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
     /// that each send finds its decision and its entry ready. Each request comes with the id
     /// it is sent under.
     pub async fn screen(&self, requests: &[(&str, &OutboundChat)]) {
-        let protection = self
-            .sender
-            .screen(self.invocation, requests, &self.screened);
-        let ledger = async {
-            if let Some(recorder) = self.sender.recorder() {
-                let cutoff = self.sender.cutoff(self.invocation);
-                let chats = requests.iter().map(|(_, chat)| *chat);
-                recorder.look_up(chats, &self.book, cutoff).await;
-            }
-        };
-        futures::join!(protection, ledger);
+        self.sender
+            .screen(self.invocation, requests, &self.screened, &self.book)
+            .await;
     }
 
     /// The last moment a call to the recipient state may end: the invocation's deadline less

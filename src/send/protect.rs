@@ -11,9 +11,10 @@ use tokio::time::Instant;
 
 use super::reserve::{self, Decision, Place, Planned};
 use crate::config::ProtectionConfig;
-use crate::domain::{DestinationNumber, OutboundChat};
+use crate::domain::{ClientToken, DestinationNumber, OutboundChat};
 use crate::outcome::{Failure, Outcome};
 use crate::policy::{ListScope, RecipientId, holder_of};
+use crate::store::ledger::LedgerEntry;
 use crate::store::{CapKey, ListChange, RecipientState, StateError};
 
 /// The configuration bound to its state.
@@ -67,26 +68,34 @@ impl Protection {
     /// one meanwhile, or past 100 items). Nothing past `cutoff`: what is not decided by then is
     /// unavailable. A place is marked by the request's client token (`request_id` for a
     /// request without one).
+    ///
+    /// The ledger entries of `entries` are read in the same round trip, and returned (`None`
+    /// when the read failed or was cut).
     pub async fn screen(
         &self,
         candidates: &[Candidate<'_>],
         now: SystemTime,
         cutoff: Instant,
         screened: &Screened,
-    ) {
+        entries: &[ClientToken],
+    ) -> Option<HashMap<String, LedgerEntry>> {
         let planned: Vec<Planned> = candidates.iter().map(|c| self.plan(c)).collect();
         let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
         let caps = self.config.caps.as_ref();
-        let run = reserve::reserve(caps, self.state.as_ref(), &planned, now);
-        let decisions = match tokio::time::timeout_at(cutoff, run).await {
-            Ok(decisions) => decisions,
-            Err(_) => reserve::all(&planned, |_| {
-                Decision::Unavailable(StateError {
-                    message: "DynamoDB did not answer before the invocation's deadline".into(),
-                })
-            }),
+        let run = reserve::reserve(caps, self.state.as_ref(), &planned, now, entries);
+        let (decisions, found) = match tokio::time::timeout_at(cutoff, run).await {
+            Ok(screening) => screening,
+            Err(_) => (
+                reserve::all(&planned, |_| {
+                    Decision::Unavailable(StateError {
+                        message: "DynamoDB did not answer before the invocation's deadline".into(),
+                    })
+                }),
+                None,
+            ),
         };
         screened.record(decisions);
+        found
     }
 
     fn plan(&self, candidate: &Candidate<'_>) -> Planned {
@@ -241,6 +250,7 @@ mod tests {
             &'a self,
             _: &'a [RecipientId],
             _: &'a [CapKey],
+            _: &'a [ClientToken],
         ) -> BoxFuture<'a, Result<StateRead, StateError>> {
             self.calls.lock().unwrap().push("read");
             if self.stalled {
@@ -344,7 +354,9 @@ mod tests {
             .collect();
         let now = UNIX_EPOCH + Duration::from_secs(NOW as u64);
         let cutoff = Instant::now() + Duration::from_millis(200);
-        protection.screen(&candidates, now, cutoff, &screened).await;
+        protection
+            .screen(&candidates, now, cutoff, &screened, &[])
+            .await;
         requests
             .iter()
             .map(|(id, ..)| screened.get(id).unwrap())

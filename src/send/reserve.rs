@@ -4,11 +4,12 @@
 //! cancelled because a count changed under it is decided again with the count as it is now
 //! (the cancellation says so), and written again: the loser of a race sees the winner's send.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use crate::domain::Channel;
+use crate::domain::{Channel, ClientToken};
 use crate::policy::{Admission, CapPolicy, RecipientId, Sends, SuppressReason};
+use crate::store::ledger::LedgerEntry;
 use crate::store::{
     CapKey, ItemVerdict, MAX_WRITE_ITEMS, RecipientState, StateError, StateRead, WriteItem, Written,
 };
@@ -52,13 +53,22 @@ pub enum Decision {
     Unavailable(StateError),
 }
 
-/// Reads what `planned` needs, decides each request and writes the changed counts.
+/// What a batch's screening found: each request's decision, and the ledger entries of the
+/// tokens asked for (`None` when the read failed: each request then looks itself up).
+pub type Screening = (
+    Vec<(String, Decision)>,
+    Option<HashMap<String, LedgerEntry>>,
+);
+
+/// Reads what `planned` needs (and the ledger entries of `entries`, in the same read), decides
+/// each request and writes the changed counts.
 pub async fn reserve(
     caps: Option<&CapPolicy>,
     state: &dyn RecipientState,
     planned: &[Planned],
     now: i64,
-) -> Vec<(String, Decision)> {
+    entries: &[ClientToken],
+) -> Screening {
     let recipients: BTreeSet<&RecipientId> = planned
         .iter()
         .filter(|p| !p.held_back)
@@ -68,24 +78,26 @@ pub async fn reserve(
         .iter()
         .filter_map(|p| p.count.as_ref().map(|(key, _)| key))
         .collect();
-    if recipients.is_empty() && counts.is_empty() {
-        return all(planned, |_| Decision::HeldBack);
+    if recipients.is_empty() && counts.is_empty() && entries.is_empty() {
+        return (all(planned, |_| Decision::HeldBack), None);
     }
     let recipients: Vec<RecipientId> = recipients.into_iter().cloned().collect();
     let counts: Vec<CapKey> = counts.into_iter().cloned().collect();
-    let read = match state.read(&recipients, &counts).await {
+    let mut read = match state.read(&recipients, &counts, entries).await {
         Ok(read) => read,
-        Err(err) => return all(planned, |_| Decision::Unavailable(err.clone())),
+        Err(err) => return (all(planned, |_| Decision::Unavailable(err.clone())), None),
     };
+    let found = std::mem::take(&mut read.entries);
     let groups = groups(planned);
     let runs = groups
         .iter()
         .map(|group| settle(caps, state, group, &read, now));
-    futures::future::join_all(runs)
+    let decisions = futures::future::join_all(runs)
         .await
         .into_iter()
         .flatten()
-        .collect()
+        .collect();
+    (decisions, Some(found))
 }
 
 /// Every request's decision: `HeldBack` for those held back, else `decision`.

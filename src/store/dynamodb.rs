@@ -26,11 +26,12 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::BoxFuture;
 
+use super::ledger_dynamodb::{entry_of, key as ledger_key};
 use super::{
     CapItem, CapKey, ItemVerdict, ListChange, RecipientState, StateError, StateRead, WriteItem,
     Written,
 };
-use crate::domain::Channel;
+use crate::domain::{Channel, ClientToken};
 use crate::policy::{CountedIn, ListScope, Listing, RecipientId, Sends};
 
 /// Most keys one `BatchGetItem` takes.
@@ -80,6 +81,7 @@ impl DynamoRecipientState {
         &self,
         recipients: &[RecipientId],
         caps: &[CapKey],
+        entries: &[ClientToken],
     ) -> Result<StateRead, StateError> {
         let keys: Vec<_> = recipients
             .iter()
@@ -88,19 +90,28 @@ impl DynamoRecipientState {
                 caps.iter()
                     .map(|k| Self::key(&k.recipient, caps_sk(k.counted_in))),
             )
+            .chain(entries.iter().map(|token| ledger_key(token.as_str())))
             .collect();
         let mut found = StateRead::default();
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let request = KeysAndAttributes::builder()
                 .set_keys(Some(chunk.to_vec()))
-                .projection_expression("pk, sk, channels, #sends, #version")
-                .expression_attribute_names("#sends", "sends")
-                .expression_attribute_names("#version", "version")
-                .consistent_read(true)
-                .build()
-                .map_err(built)?;
-            for item in self.batch_get(request).await? {
-                read_item(&item, &mut found);
+                .consistent_read(true);
+            // A ledger entry is read whole; the state's own items need only these.
+            let request = match entries.is_empty() {
+                true => request
+                    .projection_expression("pk, sk, channels, #sends, #version")
+                    .expression_attribute_names("#sends", "sends")
+                    .expression_attribute_names("#version", "version"),
+                false => request,
+            };
+            for item in self.batch_get(request.build().map_err(built)?).await? {
+                match entry_of(&item) {
+                    Some(entry) => {
+                        found.entries.insert(entry.client_token.clone(), entry);
+                    }
+                    None => read_item(&item, &mut found),
+                }
             }
         }
         Ok(found)
@@ -329,8 +340,9 @@ impl RecipientState for DynamoRecipientState {
         &'a self,
         recipients: &'a [RecipientId],
         caps: &'a [CapKey],
+        entries: &'a [ClientToken],
     ) -> BoxFuture<'a, Result<StateRead, StateError>> {
-        Box::pin(self.read_state(recipients, caps))
+        Box::pin(self.read_state(recipients, caps, entries))
     }
 
     fn write<'a>(&'a self, items: &'a [WriteItem]) -> BoxFuture<'a, Result<Written, StateError>> {

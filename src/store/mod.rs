@@ -12,8 +12,9 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 
-use crate::domain::Channel;
+use crate::domain::{Channel, ClientToken};
 use crate::policy::{CountedIn, ListScope, Listing, RecipientId, Sends};
+use ledger::LedgerEntry;
 
 /// Why the state could not be read or written. Always transient for the request: it is not
 /// sent unchecked, and its trigger retries it.
@@ -47,6 +48,8 @@ pub struct CapItem {
 pub struct StateRead {
     pub listings: HashMap<RecipientId, Listing>,
     pub caps: HashMap<CapKey, CapItem>,
+    /// The ledger entries asked for, by client token (the same table, the same read).
+    pub entries: HashMap<String, LedgerEntry>,
 }
 
 /// One item of a write. A write is all or nothing; further kinds of item (entries of other
@@ -105,6 +108,7 @@ pub trait RecipientState: Send + Sync {
         &'a self,
         recipients: &'a [RecipientId],
         caps: &'a [CapKey],
+        entries: &'a [ClientToken],
     ) -> BoxFuture<'a, Result<StateRead, StateError>>;
 
     /// Writes `items` (at most [`MAX_WRITE_ITEMS`]) all or nothing, in one round trip.
