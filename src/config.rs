@@ -193,11 +193,6 @@ impl Config {
         self.ledger.as_ref()?.outcome_event_bus.as_deref()
     }
 
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
     /// Empty values count as unset: CloudFormation cannot leave a variable out conditionally
     /// without extra ceremony, and an empty default means "no default".

@@ -3,14 +3,17 @@
 //! A request travels one way through the crate, and the folders of `src/` are its stages:
 //!
 //! ```text
-//! function ──► triggers/ (recognise, then sqs | invoke | http/: envelope in, answer out)
+//! function ──► triggers/ (recognise, then sqs | invoke | flow/ | contact_events | http/:
+//!                 │        envelope in, answer out)
 //!                 │ the request's text or JSON, and its delivery identity
 //!                 ▼
 //!              intake/ (size ─► wire form ─► domain/ rules ─► token)
 //!                 │ domain::OutboundChat (validated, every violation collected)
 //!                 ▼
-//!              send/ (pipeline: expiry, policy/'s send window (defer ─► queue/), the budget,
-//!                 │   protection (policy/'s hash and caps ─► store/), pacing, re-sending)
+//!              send/ (pipeline: the batch's one read ─► store/ (do-not-contact, cap counts,
+//!                 │   ledger entries) and one caps write; expiry, policy/'s send window (defer
+//!                 │   ─► queue/), the budget, pacing, re-sending; the ledger's write and
+//!                 │   outcome events ─► bus/)
 //!                 ▼
 //!              connect/ ──► StartOutboundChatContact
 //!                 │
@@ -19,8 +22,8 @@
 //! ```
 //!
 //! Imports run down that picture only: `domain/` imports nothing else of the crate, `policy/`
-//! only `domain/`, configuration no stage, no port's adapter (`connect/`, `queue/`, `store/`)
-//! another (what they share is in `aws/`), and no folder imports one that imports it back
+//! only `domain/`, configuration no stage, no port's adapter (`connect/`, `queue/`, `store/`,
+//! `bus/`) another (what they share is in `aws/`), and no folder imports one that imports it back
 //! (`tests/function/layout.rs` checks it). `main.rs` only wires: logging, shutdown handling,
 //! configuration, the SDK clients, the runtime.
 

@@ -6,6 +6,7 @@
 // The runtime's service stack nests deeply; computing its future's layout needs the room.
 #![recursion_limit = "256"]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -17,14 +18,30 @@ use outbound_chat::runtime::{self, CoalescedStdout, LogSettings};
 use outbound_chat::{Config, ConfigError, Function};
 use serde_json::Value;
 
+/// The process environment, read once at cold start: every setting (logging, configuration,
+/// each client's) is read from this one copy, through [`Environment::get`].
+struct Environment(HashMap<String, String>);
+
+impl Environment {
+    fn read() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
 fn main() -> Result<(), Error> {
     runtime::flush_on_panic();
-    let subscriber = runtime::log_subscriber(&LogSettings::from_env(), CoalescedStdout);
+    let environment = Environment::read();
+    let settings = LogSettings::from_lookup(|name| environment.get(name));
+    let subscriber = runtime::log_subscriber(&settings, CoalescedStdout);
     tracing::subscriber::set_global_default(subscriber)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let ended = runtime.block_on(run());
+    let ended = runtime.block_on(run(&environment));
     // Lines logged while the runtime shut down were gathered for a task that never ran.
     drop(runtime);
     runtime::STDOUT.flush();
@@ -40,9 +57,9 @@ struct Settings {
     eventbridge: Option<ClientSettings>,
 }
 
-fn read_settings(config: &Config) -> Result<Settings, ConfigError> {
-    let env = |name: &str| std::env::var(name).ok();
-    let connect = ClientSettings::from_env()?;
+fn read_settings(config: &Config, environment: &Environment) -> Result<Settings, ConfigError> {
+    let env = |name: &str| environment.get(name);
+    let connect = ClientSettings::from_lookup(env)?;
     let sqs = connect.for_service("AWS_ENDPOINT_URL_SQS", env)?;
     let dynamodb = match config.state_table() {
         Some(_) => Some(connect.for_service("AWS_ENDPOINT_URL_DYNAMODB", env)?),
@@ -60,19 +77,21 @@ fn read_settings(config: &Config) -> Result<Settings, ConfigError> {
     })
 }
 
-async fn run() -> Result<(), Error> {
+async fn run(environment: &Environment) -> Result<(), Error> {
     runtime::listen()?;
     // Checked before anything else starts, and logged in the configured log format: the init
     // phase then fails with a line that names the variable.
-    let (config, settings) = Config::from_env()
-        .and_then(|config| read_settings(&config).map(|settings| (config, settings)))
+    let (config, settings) = Config::from_lookup(|name| environment.get(name))
+        .and_then(|config| {
+            read_settings(&config, environment).map(|settings| (config, settings))
+        })
         .inspect_err(|err| {
             tracing::error!(variable = err.variable, problem = %err.problem, "invalid configuration: {err}");
         })?;
     // Outside Lambda (a local emulator without the Extensions API) the function goes on
     // without it; `listen` still handles the signals.
     if let Err(problem) = runtime::register_with_lambda(
-        std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
+        environment.get("AWS_LAMBDA_RUNTIME_API"),
         runtime::REGISTRATION_WAIT,
     )
     .await

@@ -39,11 +39,6 @@ pub struct ClientSettings {
 }
 
 impl ClientSettings {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads the settings through `lookup`; an unset or blank variable is absent.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Self::read(lookup, "AWS_ENDPOINT_URL_CONNECT")

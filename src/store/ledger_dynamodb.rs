@@ -23,11 +23,11 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::BoxFuture;
 
-use super::dynamodb::ConflictIsRetried;
 use super::ledger::{
     ContactChange, ContactLife, ContactStatus, Ledger, LedgerEntry, LedgerError, Rank,
     RequestState, StateChange, Step, Written,
 };
+use super::retry::ConflictIsRetried;
 use crate::domain::{Category, Channel, ClientToken};
 
 /// The index on `contactId`, declared with the table (template.yaml).

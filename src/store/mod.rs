@@ -7,6 +7,7 @@ pub mod client;
 pub mod dynamodb;
 pub mod ledger;
 pub mod ledger_dynamodb;
+mod retry;
 
 use std::collections::HashMap;
 

@@ -31,6 +31,7 @@
 //! of an unexpected type for a text member and an unknown member (the validator refuses it by
 //! name: a misspelt `temlate` must not be dropped silently).
 
+use crate::domain::parse_arn;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -88,14 +89,12 @@ pub fn is_flow_event(event: &Map<String, Value>) -> bool {
 /// The id of an Amazon Connect instance from an ARN of it or of one of its resources:
 /// `arn:<partition>:connect:<region>:<account>:instance/<id>[/...]`.
 pub fn instance_id_from_arn(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    let (prefix, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
-    let (_region, _account, resource) = (parts.next()?, parts.next()?, parts.next()?);
-    if prefix != "arn" || partition.is_empty() || service != "connect" {
-        return None;
-    }
-    let rest = resource.strip_prefix("instance/")?;
-    let id = rest.split('/').next().unwrap_or_default();
+    let parts = parse_arn(arn).filter(|parts| parts.service == "connect")?;
+    let id = parts
+        .resource
+        .strip_prefix("instance/")?
+        .split('/')
+        .next()?;
     (!id.is_empty()).then_some(id)
 }
 
