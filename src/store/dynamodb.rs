@@ -13,7 +13,7 @@
 //! gives the item as it is now), so the caller decides again without reading again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
@@ -28,6 +28,7 @@ use super::ledger_dynamodb::{entry_of, key as ledger_key};
 pub use super::retry::ConflictIsRetried;
 #[cfg(test)]
 use super::retry::only_conflicts;
+use super::table::{BATCH_GET_KEYS, batch_get, describe};
 use super::{
     CapItem, CapKey, ItemVerdict, ListChange, RecipientState, StateError, StateRead, WriteItem,
     Written,
@@ -35,14 +36,6 @@ use super::{
 use crate::domain::{Channel, ClientToken};
 use crate::policy::{CountedIn, ListScope, Listing, RecipientId, Sends};
 
-/// Most keys one `BatchGetItem` takes.
-const BATCH_GET_KEYS: usize = 100;
-/// Further tries of the keys DynamoDB leaves unprocessed, with their waits.
-const UNPROCESSED_WAITS: [Duration; 3] = [
-    Duration::from_millis(25),
-    Duration::from_millis(100),
-    Duration::from_millis(250),
-];
 const LIST_SK: &str = "DNC";
 const CAPS_SK_PREFIX: &str = "CAPS#";
 
@@ -123,39 +116,9 @@ impl DynamoRecipientState {
         &self,
         request: KeysAndAttributes,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StateError> {
-        let mut items = Vec::new();
-        let mut pending = Some(request);
-        let mut waits = UNPROCESSED_WAITS.iter();
-        while let Some(request) = pending.take() {
-            let mut output = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if let Some(found) = output
-                .responses
-                .as_mut()
-                .and_then(|r| r.remove(&self.table))
-            {
-                items.extend(found);
-            }
-            pending = output
-                .unprocessed_keys
-                .as_mut()
-                .and_then(|u| u.remove(&self.table))
-                .filter(|k| !k.keys().is_empty());
-            if pending.is_some() {
-                let Some(wait) = waits.next() else {
-                    return Err(StateError {
-                        message: "BatchGetItem left keys unprocessed after retries".into(),
-                    });
-                };
-                tokio::time::sleep(*wait).await;
-            }
-        }
-        Ok(items)
+        batch_get(&self.client, &self.table, request)
+            .await
+            .map_err(|message| StateError { message })
     }
 
     fn write_item(&self, item: &WriteItem) -> Result<TransactWriteItem, StateError> {
@@ -496,19 +459,9 @@ fn s(value: &str) -> AttributeValue {
 
 /// Any SDK failure, described by its error code or kind only: never by an item's content.
 fn unavailable<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> StateError {
-    let message = match &err {
-        SdkError::ServiceError(context) => format!(
-            "DynamoDB answered {}",
-            context.err().code().unwrap_or("an unknown error")
-        ),
-        SdkError::TimeoutError(_) => "the call to DynamoDB timed out".into(),
-        SdkError::DispatchFailure(_) => {
-            "the request could not be sent or its answer was lost".into()
-        }
-        SdkError::ResponseError(_) => "DynamoDB's answer could not be read".into(),
-        _ => "the request could not be made".into(),
-    };
-    StateError { message }
+    StateError {
+        message: describe(&err),
+    }
 }
 
 /// A request the SDK could not build: a bug of ours, reported as unavailable so nothing is

@@ -12,7 +12,6 @@
 //! condition are dropped and the rest written again.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
@@ -28,6 +27,7 @@ use super::ledger::{
     RequestState, StateChange, Step, Written,
 };
 use super::retry::ConflictIsRetried;
+use super::table::{batch_get, describe};
 use crate::domain::{Category, Channel, ClientToken};
 
 /// The index on `contactId`, declared with the table (template.yaml).
@@ -40,12 +40,6 @@ const PK_PREFIX: &str = "REQUEST#";
 const PER_CALL: usize = 100;
 /// Rounds of a batch's write: each further round drops at least one refused change.
 const WRITE_ROUNDS: usize = 4;
-/// Further tries of keys DynamoDB leaves unprocessed, with their waits.
-const UNPROCESSED_WAITS: [Duration; 3] = [
-    Duration::from_millis(25),
-    Duration::from_millis(100),
-    Duration::from_millis(250),
-];
 /// The state details: one is set, the others removed, with each state write.
 const DETAILS: [&str; 4] = ["contactId", "notBefore", "reason", "code"];
 
@@ -80,39 +74,16 @@ impl DynamoLedger {
         unique.dedup();
         for chunk in unique.chunks(PER_CALL) {
             let keys = chunk.iter().map(|token| key(token)).collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(built)?,
-            );
-            let mut waits = UNPROCESSED_WAITS.iter();
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                let items = output.responses().and_then(|r| r.get(&self.table));
-                for entry in items.into_iter().flatten().filter_map(entry_of) {
-                    found.insert(entry.client_token.clone(), entry);
-                }
-                pending = output
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-                if pending.is_some() {
-                    let Some(wait) = waits.next() else {
-                        return Err(LedgerError {
-                            message: "BatchGetItem left keys unprocessed after retries".into(),
-                        });
-                    };
-                    tokio::time::sleep(*wait).await;
-                }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(built)?;
+            let items = batch_get(&self.client, &self.table, request)
+                .await
+                .map_err(|message| LedgerError { message })?;
+            for entry in items.iter().filter_map(entry_of) {
+                found.insert(entry.client_token.clone(), entry);
             }
         }
         Ok(found)
@@ -493,19 +464,9 @@ fn refused_by_condition(
 
 /// Any SDK failure, described by its error code or kind only.
 fn unavailable<E: ProvideErrorMetadata, R>(err: SdkError<E, R>) -> LedgerError {
-    let message = match &err {
-        SdkError::ServiceError(context) => format!(
-            "DynamoDB answered {}",
-            context.err().code().unwrap_or("an unknown error")
-        ),
-        SdkError::TimeoutError(_) => "the call to DynamoDB timed out".into(),
-        SdkError::DispatchFailure(_) => {
-            "the request could not be sent or its answer was lost".into()
-        }
-        SdkError::ResponseError(_) => "DynamoDB's answer could not be read".into(),
-        _ => "the request could not be made".into(),
-    };
-    LedgerError { message }
+    LedgerError {
+        message: describe(&err),
+    }
 }
 
 fn built(err: BuildError) -> LedgerError {

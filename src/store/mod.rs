@@ -8,6 +8,7 @@ pub mod dynamodb;
 pub mod ledger;
 pub mod ledger_dynamodb;
 mod retry;
+mod table;
 
 use std::collections::HashMap;
 
