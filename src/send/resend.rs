@@ -64,6 +64,16 @@ pub fn slow_down(failure: &Failure) -> Option<SlowDown> {
     }
 }
 
+/// What became of a record's re-send.
+enum Resent {
+    /// Back on its queue, visible after this many seconds.
+    After(u32),
+    /// Throttled, but first received longer than `REQUEUE_MAX_HOURS` ago: reported instead.
+    TooLong { hours_ago: i64 },
+    /// Not re-sent: no throttle, a FIFO record, or the copy could not be made or sent.
+    No,
+}
+
 /// Re-sends throttled standard-queue records through the queue port (absent: nothing is
 /// re-sent, and throttled records are reported as before).
 #[derive(Clone, Default)]
@@ -94,33 +104,22 @@ impl Resender {
         let Outcome::Failed(cause) = outcome else {
             return outcome;
         };
-        let first_received = origin.as_ref().and_then(|o| o.first_received);
-        if let Some(first_received) =
-            first_received.filter(|first| now.duration_since(*first) >= self.max_age)
-        {
-            if slow_down(&cause).is_some() && origin.is_some_and(|o| !o.is_fifo()) {
-                let hours_ago = now.duration_since(first_received).as_hours();
-                tracing::warn!(
-                    hours_ago,
-                    "a throttled record was first received longer ago than REQUEUE_MAX_HOURS: it is reported, not re-sent, so that its queue's dead-letter policy applies"
-                );
-                return Outcome::Failed(Failure::ResendLimit {
-                    cause: Box::new(cause),
-                    hours_ago,
-                });
-            }
-        }
         match self.resend(origin, chat, &cause, now, cutoff).await {
-            Some(seconds) => Outcome::Requeued(Requeue {
+            Resent::After(seconds) => Outcome::Requeued(Requeue {
                 cause,
                 not_before: now + SignedDuration::from_secs(i64::from(seconds)),
             }),
-            None => Outcome::Failed(cause),
+            Resent::TooLong { hours_ago } => Outcome::Failed(Failure::ResendLimit {
+                cause: Box::new(cause),
+                hours_ago,
+            }),
+            Resent::No => Outcome::Failed(cause),
         }
     }
 
-    /// Puts the record's copy back on its queue; its delay in seconds, or `None` when it is not
-    /// re-sent.
+    /// Puts the record's copy back on its queue, unless it is no throttled standard-queue
+    /// record, or it was first received longer than `REQUEUE_MAX_HOURS` ago, or the copy
+    /// cannot be made or sent.
     async fn resend(
         &self,
         origin: Option<Origin<'_>>,
@@ -128,33 +127,49 @@ impl Resender {
         cause: &Failure,
         now: Timestamp,
         cutoff: Instant,
-    ) -> Option<u32> {
-        let delay = match slow_down(cause)? {
+    ) -> Resent {
+        let (Some(slow_down), Some(origin)) = (slow_down(cause), origin) else {
+            return Resent::No;
+        };
+        // FIFO queues take no per-message delay, and a copy would jump its group's order.
+        if origin.is_fifo() {
+            return Resent::No;
+        }
+        let first_received = origin.first_received.unwrap_or(now);
+        if now.duration_since(first_received) >= self.max_age {
+            let hours_ago = now.duration_since(first_received).as_hours();
+            tracing::warn!(
+                hours_ago,
+                "a throttled record was first received longer ago than REQUEUE_MAX_HOURS: it is reported, not re-sent, so that its queue's dead-letter policy applies"
+            );
+            return Resent::TooLong { hours_ago };
+        }
+        let delay = match slow_down {
             SlowDown::Throttled => AFTER_THROTTLE,
             SlowDown::QuotaExceeded => AFTER_QUOTA,
         };
-        let (queue, origin) = (self.queue.as_ref()?, origin?);
-        // FIFO queues take no per-message delay, and a copy would jump its group's order.
-        if origin.is_fifo() {
-            return None;
-        }
-        let url = queue_url_of_arn(origin.queue_arn)?;
-        let body = body_with_token(RequestCopy::Text(origin.body?), chat)?;
+        let copy = self.queue.as_ref().zip(queue_url_of_arn(origin.queue_arn));
+        let body = origin
+            .body
+            .and_then(|body| body_with_token(RequestCopy::Text(body), chat));
+        let (Some((queue, url)), Some(body)) = (copy, body) else {
+            return Resent::No;
+        };
         let seconds = delay.seconds(RandomState::new().hash_one(chat.client_token()));
-        let first_received = origin.first_received.unwrap_or(now).as_millisecond();
+        let first_received = first_received.as_millisecond();
         let sent = queue.send_delayed(&url, body, seconds, Some(first_received));
         let sent = tokio::time::timeout_at(cutoff, sent);
         match sent.await {
-            Ok(Ok(())) => Some(seconds),
+            Ok(Ok(())) => Resent::After(seconds),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "a throttled record could not be re-sent to its queue: it is reported, to come back");
-                None
+                Resent::No
             }
             Err(_) => {
                 tracing::warn!(
                     "re-sending a throttled record did not finish before the invocation deadline: it is reported, to come back"
                 );
-                None
+                Resent::No
             }
         }
     }
