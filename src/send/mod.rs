@@ -506,17 +506,9 @@ impl<C: ContactStarter> Sender<C> {
         request_id: &str,
         screened: &Screened,
     ) -> Decision {
-        let decided = screened.get(request_id);
-        if matches!(
-            decided,
-            Some(
-                Decision::Clear
-                    | Decision::Held(_)
-                    | Decision::Suppressed(_)
-                    | Decision::Unavailable(_)
-            )
-        ) {
-            return decided.expect("matched");
+        match screened.get(request_id) {
+            Some(Decision::HeldBack) | None => {}
+            Some(decided) => return decided,
         }
         let candidate = Candidate {
             request_id,

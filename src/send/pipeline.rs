@@ -1,6 +1,7 @@
 //! What a trigger hands each request to: the intake, the sender and the invocation's budget,
 //! bound together for one invocation. A trigger keeps only its envelope and its answer.
 
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
 use crate::connect::ContactStarter;
@@ -96,6 +97,22 @@ impl<'a, C: ContactStarter> Pipeline<'a, C> {
     /// the time its answer needs.
     pub fn state_cutoff(&self) -> tokio::time::Instant {
         self.sender.cutoff(self.invocation)
+    }
+
+    /// Runs `runs` (one per record, each giving its index and id when the record is to come
+    /// back) with no more under way than the invocation may have in flight, and gives the ids
+    /// to come back in the records' order.
+    pub async fn failed_in_order<F>(&self, runs: impl Iterator<Item = F>) -> Vec<String>
+    where
+        F: Future<Output = Option<(usize, String)>>,
+    {
+        let mut failed: Vec<(usize, String)> = stream::iter(runs)
+            .buffer_unordered(self.max_in_flight())
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        failed.sort_unstable_by_key(|(index, _)| *index);
+        failed.into_iter().map(|(_, id)| id).collect()
     }
 
     /// Most requests worth having under way at once.

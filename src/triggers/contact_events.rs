@@ -9,7 +9,6 @@
 //! fields (SMS, WhatsApp `segmentAttributes`, chat metrics) less than its voice ones.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::stream::{self, StreamExt};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -207,13 +206,7 @@ pub async fn failed_records<C: ContactStarter>(
         };
         failed.then_some((index, id))
     });
-    let mut failed: Vec<(usize, String)> = stream::iter(runs)
-        .buffer_unordered(pipeline.max_in_flight())
-        .filter_map(std::future::ready)
-        .collect()
-        .await;
-    failed.sort_unstable_by_key(|(index, _)| *index);
-    failed.into_iter().map(|(_, id)| id).collect()
+    pipeline.failed_in_order(runs).await
 }
 
 /// Takes one event to the ledger, logs it and counts it.

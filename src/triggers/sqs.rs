@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
-use futures::stream::{self, StreamExt};
 
 use jiff::Timestamp;
 
@@ -82,13 +81,7 @@ pub async fn handle<C: ContactStarter>(
                 failed_id(record, &outcome).map(|id| (index, id))
             },
         );
-        let mut failed: Vec<(usize, String)> = stream::iter(runs)
-            .buffer_unordered(pipeline.max_in_flight())
-            .filter_map(std::future::ready)
-            .collect()
-            .await;
-        failed.sort_unstable_by_key(|(index, _)| *index);
-        failed.into_iter().map(|(_, id)| id).collect()
+        pipeline.failed_in_order(runs).await
     };
 
     // A started or suppressed record whose ledger change was not recorded or published comes
